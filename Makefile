@@ -1,0 +1,45 @@
+# Thin wrapper around meson.  See README.md.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+MESON ?= meson
+PREFIX ?= /usr/local
+
+.PHONY: all deps test test-fast demo bench install clean fuzz
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	@./tools/install-deps
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --prefix=$(PREFIX)
+
+$(ASAN_BUILD)/build.ninja:
+	$(MESON) setup $(ASAN_BUILD) -Db_sanitize=address,undefined \
+	    -Db_lundef=false -Dbuildtype=debug
+
+# Every suite (unit, pipeline, system) in the normal build, then unit and
+# pipeline again under ASan and UBSan; ends with "N passed, N failed".
+test: deps
+	@./tools/run-tests $(BUILD) $(ASAN_BUILD)
+
+# Unit and pipeline suites of the normal build only (no root needed).
+test-fast: all
+	@TS_SUITES="unit pipeline" TS_NO_ASAN=1 ./tools/run-tests $(BUILD) $(ASAN_BUILD)
+
+demo: deps all
+	@./tools/demo $(BUILD)
+
+bench: deps all
+	@./tools/bench $(BUILD)
+
+install: all
+	$(MESON) install -C $(BUILD)
+
+fuzz:
+	$(MESON) setup build-fuzz -Dfuzz=true || true
+	ninja -C build-fuzz
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

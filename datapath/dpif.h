@@ -1,0 +1,264 @@
+/* dpif: the datapath's public API.  The only datapath header that ofproto
+ * and vswitchd may include.
+ *
+ * A dpif is one datapath instance (one per bridge): a set of ports, a
+ * megaflow cache in front of a slow path, and worker threads that move
+ * packets.  Port numbers are the bridge's OpenFlow port numbers
+ * (1..0xfeff, and DPIF_PORT_LOCAL for the bridge's internal port).
+ *
+ * Packet path: a worker receives a batch from a port, extracts flow keys,
+ * looks each up in its exact-match cache, then in the megaflow classifier;
+ * a miss calls the upcall handler (ofproto, inside the worker thread),
+ * which returns datapath actions and the wildcard mask that makes them
+ * valid for a whole megaflow; the datapath installs that megaflow and runs
+ * the actions.
+ *
+ * Threads: every function here is called from the main thread, except
+ * the upcall handler, which workers call.  dpif_flow_flush() and
+ * dpif_revalidate() are synchronous with the workers: when they return, no
+ * worker uses a megaflow that they removed, so a flow-table change that
+ * calls one of them before acknowledging the client never lets a packet
+ * follow a stale rule afterwards. */
+#ifndef TS_DPIF_H
+#define TS_DPIF_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dp-packet.h"
+#include "flow.h"
+#include "packets.h"
+#include "smap.h"
+
+#define DPIF_PORT_MAX 0xfeff        /* highest ordinary port number */
+#define DPIF_PORT_IN_PORT 0xfff8    /* OpenFlow OFPP_IN_PORT */
+#define DPIF_PORT_LOCAL 0xfffe      /* OpenFlow OFPP_LOCAL */
+#define DPIF_PORT_NONE 0xffff
+
+/* ---- Datapath actions ------------------------------------------------
+ *
+ * A list of actions is a byte string of TLVs, each 8-byte aligned:
+ * struct dp_action, then its argument, padded to a multiple of 8. */
+enum dp_action_type {
+    DPA_OUTPUT = 1,     /* uint32_t port */
+    DPA_USERSPACE,      /* struct dpa_userspace: send to ofproto (packet-in) */
+    DPA_SET_MASKED,     /* struct dpa_set_masked + value + mask bytes */
+    DPA_PUSH_VLAN,      /* struct dpa_push_vlan */
+    DPA_POP_VLAN,       /* no argument */
+    DPA_RECIRC,         /* uint32_t recirc_id: re-enter lookup */
+    DPA_HASH,           /* uint32_t basis: dp_hash = hash of the 5-tuple */
+    DPA_CT,             /* conntrack (conntrack issue) */
+    DPA_CT_CLEAR,       /* no argument */
+    DPA_CLONE,          /* nested action list on a copy of the packet */
+    DPA_TRUNC,          /* uint32_t max_len for the next output */
+};
+
+struct dp_action {
+    uint16_t type;      /* enum dp_action_type */
+    uint16_t len;       /* total, header included, multiple of 8 */
+    uint32_t pad;
+    /* argument follows */
+};
+
+struct dpa_userspace {
+    uint32_t reason;    /* ofproto-defined (OpenFlow packet-in reason) */
+    uint32_t max_len;   /* bytes of the packet to send up, 0xffff: all */
+    uint64_t cookie;    /* ofproto-defined */
+};
+
+/* Sets fields: the bytes [ofs, ofs + n) of struct flow become
+ * (old & ~mask) | (value & mask); the packet's headers are rewritten to
+ * match, with checksums fixed incrementally.  Followed by 'n' value bytes
+ * then 'n' mask bytes (padded). */
+struct dpa_set_masked {
+    uint16_t ofs;       /* offsetof(struct flow, FIELD) */
+    uint16_t n;         /* bytes */
+    uint32_t pad;
+};
+
+struct dpa_push_vlan {
+    uint16_t tpid;      /* be */
+    uint16_t tci;       /* be, VLAN_CFI set */
+    uint32_t pad;
+};
+
+/* A growable buffer of datapath actions with a fixed capacity (the upcall
+ * path must not allocate).  If an append does not fit, 'overflow' is set
+ * and the list must not be used. */
+struct dpa_buf {
+    uint8_t *data;
+    size_t size;
+    size_t capacity;
+    bool overflow;
+};
+#define DPA_BUF_STUB(BUF, STORAGE) \
+    ((BUF)->data = (uint8_t *) (STORAGE), (BUF)->size = 0, \
+     (BUF)->capacity = sizeof (STORAGE), (BUF)->overflow = false)
+/* Appends an action with 'arg_len' bytes of argument; returns a pointer to
+ * the (zeroed) argument, or NULL on overflow. */
+void *dpa_put(struct dpa_buf *, enum dp_action_type, size_t arg_len);
+void dpa_put_output(struct dpa_buf *, uint32_t port);
+/* Starts a nested list (DPA_CLONE); returns an offset for dpa_end_nested. */
+size_t dpa_start_nested(struct dpa_buf *, enum dp_action_type);
+void dpa_end_nested(struct dpa_buf *, size_t offset);
+#define DPA_FOR_EACH(A, DATA, SIZE)                                        \
+    for ((A) = (const struct dp_action *) (DATA);                          \
+         (const uint8_t *) (A) < (const uint8_t *) (DATA) + (SIZE)         \
+         && (A)->len >= sizeof(struct dp_action);                          \
+         (A) = (const struct dp_action *) ((const uint8_t *) (A) + (A)->len))
+static inline const void *dpa_arg(const struct dp_action *a)
+{
+    return a + 1;
+}
+/* Formats actions in OVS's datapath style: "1,2", "drop",
+ * "push_vlan(vid=10,pcp=0),2", "recirc(0x1)", "userspace(...)",
+ * "set(ipv4(src=10.0.0.1))". */
+struct ds;
+void dpa_format(struct ds *, const void *actions, size_t size);
+
+/* ---- Datapath instance ------------------------------------------------ */
+
+struct dpif;
+
+/* The upcall handler's verdict for one missed packet. */
+struct dpif_upcall {
+    /* In: the packet (read-only: the datapath executes the actions on it
+     * afterwards) and its flow key. */
+    const struct dp_packet *packet;
+    const struct flow *flow;
+    /* Out: actions to execute and, if 'install', to install as a megaflow
+     * covering every packet that agrees with 'flow' on 'wc'. 'actions'
+     * arrives as a stub with capacity for at least 4 KB. */
+    struct dpa_buf actions;
+    struct flow_wildcards wc;   /* arrives catch-all; handler sets bits */
+    bool install;
+    /* Opaque to the datapath: attached to the megaflow and returned with
+     * its statistics (dpif_stats_cb) until the megaflow is removed. */
+    void *cookie;
+};
+
+/* Called in a worker thread on a cache miss.  Returns 0, or a negative
+ * errno to drop the packet (counted). */
+typedef int dpif_upcall_cb(void *aux, struct dpif_upcall *);
+
+/* Called for DPA_USERSPACE (in a worker thread): 'packet' is borrowed. */
+typedef void dpif_userspace_cb(void *aux, const struct dp_packet *packet,
+                               const struct flow *flow,
+                               const struct dpa_userspace *);
+
+/* Statistics credited to a megaflow's cookie since the last collection. */
+struct dpif_flow_stats {
+    uint64_t n_packets;
+    uint64_t n_bytes;
+    long long used;             /* time_msec() of last hit, 0 if never */
+    uint16_t tcp_flags;         /* OR of TCP flags seen (host order) */
+};
+/* 'removed' is true on the megaflow's last report: the cookie is no
+ * longer referenced by the datapath afterwards. */
+typedef void dpif_stats_cb(void *aux, void *cookie,
+                           const struct dpif_flow_stats *, bool removed);
+
+struct dpif_config {
+    int n_workers;              /* 0: default (1) */
+    size_t max_megaflows;       /* 0: default (200000) */
+    int megaflow_idle_ms;       /* 0: default (10000) */
+};
+
+int dpif_create(const char *name, const struct dpif_config *,
+                struct dpif **);
+/* Stops the workers, closes every port (removing TAPs it made, detaching
+ * XDP programs). Accepts NULL. */
+void dpif_destroy(struct dpif *);
+const char *dpif_name(const struct dpif *);
+
+void dpif_set_upcall_cb(struct dpif *, dpif_upcall_cb *, void *aux);
+void dpif_set_userspace_cb(struct dpif *, dpif_userspace_cb *, void *aux);
+
+/* ---- Ports ------------------------------------------------------------ */
+
+struct dpif_port_stats {
+    uint64_t rx_packets, rx_bytes, rx_dropped, rx_errors;
+    uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
+};
+
+struct dpif_port_info {
+    uint32_t port_no;
+    char name[64];
+    char type[16];
+    struct eth_addr mac;
+    int mtu;
+};
+
+/* Adds port 'name' of 'type' (NULL or "": the default type) with port
+ * number '*port_no' (0: the lowest free number).  On success stores the
+ * number.  On failure returns a negative errno (or TS_ERR_*) and sets
+ * '*errp' to a malloc'ed message; nothing half-made is left behind. */
+int dpif_port_add(struct dpif *, const char *name, const char *type,
+                  const struct smap *options, uint32_t *port_no,
+                  char **errp);
+int dpif_port_del(struct dpif *, uint32_t port_no);
+int dpif_port_query(const struct dpif *, uint32_t port_no,
+                    struct dpif_port_info *);
+int dpif_port_stats(const struct dpif *, uint32_t port_no,
+                    struct dpif_port_stats *);
+/* Fills 'ports' with up to 'max' ports, sorted by number; returns the
+ * total number of ports. */
+size_t dpif_port_list(const struct dpif *, uint32_t *ports, size_t max);
+
+/* Dummy ports only (tests): inject a frame as if received; collect frames
+ * the datapath sent.  Return 0 / the number collected, or -errno. */
+int dpif_port_inject(struct dpif *, uint32_t port_no, const void *frame,
+                     size_t len);
+int dpif_port_collect(struct dpif *, uint32_t port_no,
+                      struct dp_packet **out, size_t max);
+
+/* ---- Megaflows -------------------------------------------------------- */
+
+/* Removes every megaflow (reporting final stats through 'stats_cb'
+ * first).  Synchronous with the workers (see top of file). */
+void dpif_flow_flush(struct dpif *);
+
+/* For each megaflow, asks 'check' whether it is still right; a megaflow
+ * for which 'check' returns false is removed.  Synchronous with the
+ * workers. */
+typedef bool dpif_revalidate_cb(void *aux, const struct flow *key,
+                                const struct flow_wildcards *mask,
+                                const void *actions, size_t actions_len,
+                                void *cookie);
+void dpif_revalidate(struct dpif *, dpif_revalidate_cb *, void *aux);
+
+/* Reports statistics accumulated since the last call, per megaflow
+ * cookie, and removes megaflows idle longer than the idle time. */
+void dpif_collect_stats(struct dpif *, dpif_stats_cb *, void *aux);
+
+struct dpif_flow_dump_entry {
+    struct flow key;
+    struct flow_wildcards mask;
+    const void *actions;        /* borrowed for the callback only */
+    size_t actions_len;
+    struct dpif_flow_stats stats;   /* totals since install */
+};
+/* Calls 'cb' for every megaflow.  Consistent per megaflow. */
+void dpif_flow_dump(struct dpif *,
+                    void (*cb)(void *aux, const struct dpif_flow_dump_entry *),
+                    void *aux);
+size_t dpif_flow_count(const struct dpif *);
+
+/* ---- Execution -------------------------------------------------------- */
+
+/* Runs 'actions' on 'packet' (consumed) whose key is 'flow' (as from
+ * flow_extract), in the calling (main) thread.  Used for packet-out. */
+int dpif_execute(struct dpif *, struct dp_packet *packet,
+                 const struct flow *flow, const void *actions,
+                 size_t actions_len);
+
+/* ---- Statistics -------------------------------------------------------- */
+
+struct dpif_stats {
+    uint64_t n_hit_emc, n_hit_megaflow, n_missed, n_lost;
+    uint64_t n_megaflows;
+    uint64_t n_upcall_errors;
+};
+void dpif_get_stats(const struct dpif *, struct dpif_stats *);
+
+#endif /* dpif.h */
