@@ -173,6 +173,10 @@ const char *dpif_name(const struct dpif *);
 
 void dpif_set_upcall_cb(struct dpif *, dpif_upcall_cb *, void *aux);
 void dpif_set_userspace_cb(struct dpif *, dpif_userspace_cb *, void *aux);
+/* Where megaflows removed by dpif_flow_flush(), dpif_revalidate() and
+ * dpif_destroy() report their final statistics (removed=true).  Until it
+ * is called, the callback last passed to dpif_collect_stats() is used. */
+void dpif_set_stats_cb(struct dpif *, dpif_stats_cb *, void *aux);
 
 /* ---- Ports ------------------------------------------------------------ */
 

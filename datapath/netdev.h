@@ -43,7 +43,8 @@ struct netdev_class {
     int (*open)(const char *name, const struct smap *options,
                 struct netdev **, char **errp);
     /* Closes and frees; removes what open created (a TAP it made, an XDP
-     * program it attached). */
+     * program it attached).  Every packet received from the port must
+     * have been freed first: its buffers (AF_XDP: the UMEM) go too. */
     void (*close)(struct netdev *);
     /* A descriptor that polls readable when packets wait, or -1 if the
      * port never receives (dummy, pcap tx-only). */
@@ -75,10 +76,14 @@ struct netdev {
 /* Registry. */
 const struct netdev_class *netdev_lookup_class(const char *type);
 /* The type used when none is given: "afxdp" where the kernel and device
- * allow it, else "afpacket". */
+ * allow it (AF_XDP sockets available, the device exists and its MTU fits
+ * one 4 KB UMEM frame), else "afpacket". */
 const char *netdev_default_type(const char *name);
 
-/* Dispatch helpers. */
+/* Dispatch helpers.  'type' may be NULL: netdev_default_type() then
+ * chooses, and if that is "afxdp" and opening fails (no XDP on the
+ * device, MTU too large), netdev_open() falls back to "afpacket".
+ * 'options' may be NULL (no options). */
 int netdev_open(const char *name, const char *type,
                 const struct smap *options, struct netdev **, char **errp);
 void netdev_close(struct netdev *);
@@ -91,6 +96,23 @@ void netdev_resolve_offloads(struct dp_packet_batch *batch,
                              uint32_t tx_offloads,
                              struct dp_packet_pool *pool,
                              uint64_t *dropped);
+/* Note: a 64 KB GSO packet becomes up to 45 segments at a 1448-byte MSS,
+ * more than one batch holds; netdev_resolve_offloads() drops (and counts)
+ * segments that do not fit in 'batch'.  The datapath's output path should
+ * use netdev_send_resolving() instead, which has no such limit. */
+
+/* True if some packet of 'batch' needs netdev_resolve_offloads() for a
+ * port with 'tx_offloads' (cheap: flags only). */
+bool netdev_batch_needs_resolve(const struct dp_packet_batch *batch,
+                                uint32_t tx_offloads);
+/* Resolves the offloads 'netdev' cannot take (as above) and sends the
+ * result with netdev->class->send(), in as many batches as segmentation
+ * needs.  Consumes every packet of 'batch' and leaves it empty.  Call it
+ * with the port's tx lock held, like send(); 'pool' must be owned by the
+ * calling thread and have buffers of at least the MTU plus headers. */
+void netdev_send_resolving(struct netdev *netdev,
+                           struct dp_packet_batch *batch,
+                           struct dp_packet_pool *pool, uint64_t *dropped);
 
 /* The dummy provider, for tests: packets injected are received by the
  * datapath as if from the wire; packets sent are queued for collection.

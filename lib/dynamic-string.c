@@ -82,7 +82,7 @@ ds_put_cstr(struct ds *ds, const char *s)
     ds_put_buffer(ds, s, strlen(s));
 }
 
-void
+void TS_PRINTF(2, 0)
 ds_put_format_valist(struct ds *ds, const char *fmt, va_list args_)
 {
     size_t avail;

@@ -107,10 +107,13 @@ struct flow {
     uint16_t tp_src;            /* be: port, or ICMP type */
     uint16_t tp_dst;            /* be: port, or ICMP code */
     uint16_t pad3;
+    uint32_t pad4;
 };
 
 #define FLOW_U64S (sizeof(struct flow) / sizeof(uint64_t))
 BUILD_ASSERT(sizeof(struct flow) % sizeof(uint64_t) == 0);
+/* No hidden padding: the last member ends at the end of the struct. */
+BUILD_ASSERT(offsetof(struct flow, pad4) + 4 == sizeof(struct flow));
 
 /* A mask over struct flow: a 1-bit means "this bit matters". */
 struct flow_wildcards {

@@ -129,22 +129,27 @@ xstrndup(const char *s, size_t n)
     return copy;
 }
 
-char *
+char * TS_PRINTF(1, 0)
 xvasprintf(const char *fmt, va_list args)
 {
+    char small[128];
     va_list args2;
     size_t needed;
     char *s;
     int n;
 
     va_copy(args2, args);
-    n = vsnprintf(NULL, 0, fmt, args);
+    n = vsnprintf(small, sizeof small, fmt, args);
     if (n < 0) {
         ts_fatal(-errno, "vsnprintf failed");
     }
     needed = (size_t) n + 1;
-    s = xmalloc(needed);
-    vsnprintf(s, needed, fmt, args2);
+    if (needed <= sizeof small) {
+        s = xmemdup(small, needed);
+    } else {
+        s = xmalloc(needed);
+        vsnprintf(s, needed, fmt, args2);
+    }
     va_end(args2);
     return s;
 }

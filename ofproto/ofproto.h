@@ -28,6 +28,14 @@
  *     ofproto_run(), in the main thread.  The wakeup callback is the one
  *     exception: it may be called from any thread.
  *
+ * MAC learning (NORMAL): learned in the upcall (worker) under the MAC
+ * table's own mutex.  A new or moved station makes other megaflows stale;
+ * workers cannot revalidate (that waits for the workers), so they flag it
+ * and call the wakeup callback, and the next ofproto_run() revalidates.
+ * NORMAL megaflows match dl_src and in_port exactly, so a station that
+ * moves misses the cache and is relearned at once; megaflow statistics
+ * refresh the entries of stations whose packets never upcall.
+ *
  * Errors: functions return 0 or a negative errno / TS_ERR_* code; where an
  * 'errp' is taken, a failure also stores a malloc'ed message there (the
  * caller frees it) in house style, e.g.
@@ -82,14 +90,17 @@ uint32_t ofproto_port_by_name(const struct ofproto *, const char *name);
 
 /* Applies one flow mod with OpenFlow semantics (see ofp-flow.h):
  *   - ADD: inserts, or replaces the rule with an identical match and
- *     priority in the table (its counters are reset only if the mod's
- *     flags ask for it (OFPFF_RESET_COUNTS), as OVS does); with
- *     OFPFF_CHECK_OVERLAP fails with -EEXIST on an overlapping rule of the
- *     same priority.
+ *     priority in the table; the replacement starts with fresh counters
+ *     and duration (OpenFlow 1.0 semantics, which is what ovs-ofctl
+ *     add-flow shows by default).  With OFPFF_CHECK_OVERLAP, fails with
+ *     -EEXIST if a rule of the same priority overlaps.
  *   - MODIFY (loose): changes the actions of every rule that is at least
- *     as specific as the mod's match (and whose cookie matches
- *     cookie/cookie_mask); if none matches and cookie_mask is 0, adds.
+ *     as specific as the mod's match (any priority) and whose cookie
+ *     matches cookie/cookie_mask; the cookie too if 'modify_cookie'; the
+ *     counters are kept unless OFPFF_RESET_COUNTS.  If nothing matches
+ *     and cookie_mask is 0, the mod is an ADD (OpenFlow 1.0).
  *     MODIFY_STRICT: the rule with exactly that match and priority.
+ *     out_port is ignored for modify (OpenFlow 1.1+).
  *   - DELETE / DELETE_STRICT: likewise; also filtered by out_port.
  *   - table_id 0xff means every table (not for ADD).
  * Table changes are followed by revalidation of the megaflow cache before
@@ -130,7 +141,9 @@ typedef void ofproto_flow_stats_cb(void *aux, const struct ofp_flow_stats *);
 /* Dumps rules in ovs-ofctl order: by table, then priority descending, then
  * by creation order (stable).  Statistics are collected from the dpif
  * first, so counters, duration and idle age are current.  Returns the
- * number of rules reported. */
+ * number of rules reported.  ofproto_dump_flows() is the short form:
+ * 'strict' there compares against priority 32768 (the default), so use
+ * the filtered form for a strict dump at another priority. */
 size_t ofproto_dump_flows(struct ofproto *, const struct match *filter,
                           uint8_t table_id, bool strict,
                           ofproto_flow_stats_cb *, void *aux);
@@ -207,7 +220,8 @@ int ofproto_packet_out(struct ofproto *, uint32_t in_port,
  * the flow, each table visited with the rule matched (or "no match") and
  * its actions, then "Final flow", "Megaflow" (the wildcard mask xlate
  * computed) and "Datapath actions".  Read-only: learns no MAC address and
- * changes no counter.  Returns 0. */
+ * changes no counter.  "Final flow" is always "unchanged" until actions
+ * that modify fields exist.  Returns 0. */
 int ofproto_trace(struct ofproto *, const struct flow *, struct ds *out);
 
 /* Appends the MAC learning table as ovs-appctl fdb/show does:

@@ -83,7 +83,7 @@ typedef int db_snapshot_cb(void *aux, const char *bridge,
 /* Opens the store at 'path', creating it (and an empty store) if it does
  * not exist, and loads it.  Takes an exclusive lock (a sibling file
  * '.NAME.~lock~') so that two daemons never share a store.  On failure
- * returns a negative errno or TS_ERR_STORE and sets '*errp' to a
+ * returns a negative errno or -TS_ERR_STORE and sets '*errp' to a
  * malloc'ed message starting with the path. */
 int db_open(const char *path, struct db **, char **errp);
 /* Closes the file and frees everything.  Accepts NULL. */
@@ -106,10 +106,13 @@ const struct db_port *db_find_port(const struct db_bridge *,
 const char *db_get_kv(const struct db *, const char *key);
 const struct smap *db_kv(const struct db *);
 
-/* Mutations: each is one durable record.  Return 0, TS_ERR_BRIDGE_EXISTS,
- * TS_ERR_NO_BRIDGE, TS_ERR_PORT_EXISTS, TS_ERR_NO_PORT or a negative
- * errno from the file system ('*errp', if non-NULL, gets a malloc'ed
- * message on I/O errors).  On failure nothing changed in memory. */
+/* Mutations: each is one durable record.  Return 0,
+ * -TS_ERR_BRIDGE_EXISTS (the name is taken by a bridge or a port: one
+ * namespace), -TS_ERR_NO_BRIDGE, -TS_ERR_PORT_EXISTS,
+ * -TS_ERR_OFPORT_IN_USE, -TS_ERR_NO_PORT, -EINVAL (empty name, port
+ * number 0), -TS_ERR_TOO_BIG or a negative errno from the file system
+ * ('*errp', if non-NULL, gets a malloc'ed message on I/O errors).  On
+ * failure nothing changed in memory. */
 int db_add_bridge(struct db *, const char *name, const struct smap *opts,
                   char **errp);
 int db_del_bridge(struct db *, const char *name, char **errp);

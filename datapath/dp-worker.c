@@ -1,0 +1,671 @@
+/* dp-worker: the packet path.  Worker threads (receive, look up, upcall,
+ * execute, transmit) and the per-thread processing context also used by
+ * the main thread for dpif_execute().  Locking: see dp-private.h. */
+#include "dp-private.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "log.h"
+#include "util.h"
+
+TS_LOG_DEFINE(dp_worker);
+
+/* ---- Context: clone pools, tx queues ---------------------------------- */
+
+int
+dp_ctx_init(struct dp_ctx *ctx, struct dpif *dpif, struct dp_worker *w)
+{
+    char *name;
+
+    memset(ctx, 0, sizeof *ctx);
+    ctx->dpif = dpif;
+    ctx->worker = w;
+    name = xasprintf("%s-clone%d", dpif->name, w ? w->id : -1);
+    ctx->clone_small = dp_packet_pool_create(name, DP_CLONE_SMALL_N,
+                                             DP_CLONE_SMALL_BUF);
+    ctx->clone_large = dp_packet_pool_create(name, DP_CLONE_LARGE_N,
+                                             DP_CLONE_LARGE_BUF);
+    free(name);
+    if (!ctx->clone_small || !ctx->clone_large) {
+        dp_ctx_release(ctx);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void
+dp_ctx_release(struct dp_ctx *ctx)
+{
+    dp_packet_pool_destroy(ctx->clone_small);
+    dp_packet_pool_destroy(ctx->clone_large);
+    ctx->clone_small = ctx->clone_large = NULL;
+}
+
+void
+dp_ctx_flush_tx(struct dp_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n_txq; i++) {
+        struct dp_txq *q = &ctx->txq[i];
+        struct dp_port *port = q->port;
+        uint64_t dropped = 0;
+
+        pthread_mutex_lock(&port->tx_mutex);
+        netdev_resolve_offloads(&q->batch, port->tx_offloads,
+                                ctx->clone_small, &dropped);
+        if (q->batch.count) {
+            port->netdev->class->send(port->netdev, &q->batch);
+        }
+        pthread_mutex_unlock(&port->tx_mutex);
+        if (dropped) {
+            __atomic_add_fetch(&port->tx_dropped, dropped, __ATOMIC_RELAXED);
+        }
+        dp_packet_batch_delete(&q->batch);  /* empty unless send misbehaved */
+    }
+    ctx->n_txq = 0;
+}
+
+static void
+dp_ctx_output(void *ctx_, uint32_t port_no, struct dp_packet *p)
+{
+    struct dp_ctx *ctx = ctx_;
+    struct dp_port *port = dp_port_table_get(ctx->ports, port_no);
+    struct dp_txq *q = NULL;
+
+    if (!port) {
+        DP_COUNT(ctx->c.n_drop_no_port, 1);
+        dp_packet_delete(p);
+        return;
+    }
+    for (size_t i = 0; i < ctx->n_txq; i++) {
+        if (ctx->txq[i].port == port) {
+            q = &ctx->txq[i];
+            break;
+        }
+    }
+    if (!q) {
+        if (ctx->n_txq == DP_N_TXQ) {
+            dp_ctx_flush_tx(ctx);
+        }
+        q = &ctx->txq[ctx->n_txq++];
+        q->port = port;
+        dp_packet_batch_init(&q->batch);
+    } else if (dp_packet_batch_is_full(&q->batch)) {
+        /* Flush everything rather than one queue: keeps per-port order
+         * and the loop simple; happens only past 32 packets per port. */
+        dp_ctx_flush_tx(ctx);
+        dp_ctx_output(ctx, port_no, p);
+        return;
+    }
+    dp_packet_batch_add(&q->batch, p);
+}
+
+static void
+dp_ctx_userspace(void *ctx_, const struct dp_packet *p,
+                 const struct flow *flow, const struct dpa_userspace *us)
+{
+    struct dp_ctx *ctx = ctx_;
+    struct dpif *dpif = ctx->dpif;
+
+    if (dpif->userspace_cb) {
+        dpif->userspace_cb(dpif->userspace_aux, p, flow, us);
+    } else {
+        DP_COUNT(ctx->c.n_lost, 1);
+    }
+}
+
+static void
+dp_ctx_recirc(void *ctx_, struct dp_exec_batch *b, int depth)
+{
+    dp_ctx_process(ctx_, b, depth);
+}
+
+static struct dp_packet *
+dp_ctx_clone(void *ctx_, const struct dp_packet *p)
+{
+    struct dp_ctx *ctx = ctx_;
+
+    if (dp_packet_size(p) + DP_PACKET_HEADROOM <= DP_CLONE_SMALL_BUF) {
+        struct dp_packet *c = dp_packet_clone(p, ctx->clone_small);
+
+        if (c) {
+            return c;
+        }
+    }
+    return dp_packet_clone(p, ctx->clone_large);
+}
+
+static void
+dp_ctx_drop(void *ctx_, enum dp_exec_drop reason, uint32_t n)
+{
+    struct dp_ctx *ctx = ctx_;
+
+    switch (reason) {
+    case DP_EXEC_DROP_NOMEM:
+        DP_COUNT(ctx->c.n_drop_nomem, n);
+        break;
+    case DP_EXEC_DROP_UNSUPPORTED:
+        DP_COUNT(ctx->c.n_drop_unsupported, n);
+        break;
+    case DP_EXEC_DROP_RECIRC_DEPTH:
+        DP_COUNT(ctx->c.n_drop_recirc, n);
+        break;
+    case DP_EXEC_DROP_INVALID:
+    default:
+        DP_COUNT(ctx->c.n_drop_invalid, n);
+        break;
+    }
+}
+
+static const struct dp_exec_ops dp_ctx_ops = {
+    .output = dp_ctx_output,
+    .userspace = dp_ctx_userspace,
+    .recirc = dp_ctx_recirc,
+    .clone = dp_ctx_clone,
+    .drop = dp_ctx_drop,
+};
+
+void
+dp_ctx_execute(struct dp_ctx *ctx, struct dp_exec_batch *b,
+               const void *actions, size_t size, int depth)
+{
+    struct dp_exec_ctx ectx = { &dp_ctx_ops, ctx };
+
+    dp_execute_actions(&ectx, b, actions, size, depth);
+}
+
+/* ---- Lookup, upcall, install ----------------------------------------- */
+
+static struct dp_megaflow *
+dp_megaflow_from_rule(struct dp_cls_rule *rule)
+{
+    return rule ? CONTAINER_OF(rule, struct dp_megaflow, rule) : NULL;
+}
+
+/* Installs a megaflow in the worker's tables, or returns an identical one
+ * already there.  Returns NULL if the limit is reached. */
+static struct dp_megaflow *
+dp_install(struct dp_worker *w, const struct flow *flow,
+           struct flow_wildcards *wc, const void *actions, size_t len,
+           void *cookie, long long now)
+{
+    struct dpif *dpif = w->dpif;
+    struct dp_megaflow *m;
+    size_t n;
+
+    /* Packets at different recirculation stages or from different ports
+     * never share a megaflow, whatever the handler un-wildcarded. */
+    wc->masks.recirc_id = UINT32_MAX;
+    wc->masks.in_port = UINT32_MAX;
+    m = dp_megaflow_from_rule(dp_cls_find_exact(&w->cls, flow, wc));
+    if (m) {
+        return m;
+    }
+    n = __atomic_add_fetch(&dpif->n_megaflows, 1, __ATOMIC_RELAXED);
+    if (n > dpif->max_megaflows) {
+        __atomic_sub_fetch(&dpif->n_megaflows, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    /* The one allocation on the packet path (see dp-private.h). */
+    m = xzalloc(sizeof *m + ROUND_UP(len, 8));
+    memcpy(m->actions, actions, len);
+    m->actions_len = len;
+    m->cookie = cookie;
+    m->created = now;
+    dp_cls_insert(&w->cls, &m->rule, flow, wc);
+    ts_list_push_back(&w->megaflows, &m->node);
+    return m;
+}
+
+/* Handles a miss for packet 'p' with 'flow'.  Returns the megaflow that
+ * now covers it, for the caller to execute with its group; or NULL
+ * after having executed (or dropped) the packet itself. */
+static struct dp_megaflow * __attribute__((noinline))
+dp_upcall(struct dp_ctx *ctx, struct dp_packet *p, struct flow *flow,
+          int depth)
+{
+    uint64_t stub[DP_UPCALL_STUB / 8];
+    struct dpif *dpif = ctx->dpif;
+    struct dp_megaflow *m = NULL;
+    struct dp_exec_batch b;
+    struct dpif_upcall up;
+    int err;
+
+    DP_COUNT(ctx->c.n_missed, 1);
+    if (!dpif->upcall_cb) {
+        DP_COUNT(ctx->c.n_lost, 1);
+        dp_packet_delete(p);
+        return NULL;
+    }
+    memset(&up, 0, sizeof up);
+    up.packet = p;
+    up.flow = flow;
+    DPA_BUF_STUB(&up.actions, stub);
+    flow_wildcards_init_catchall(&up.wc);
+    err = dpif->upcall_cb(dpif->upcall_aux, &up);
+    if (err || up.actions.overflow
+        || dp_actions_validate(up.actions.data, up.actions.size)) {
+        static struct log_rl rl = LOG_RL_INIT(5, 20);
+
+        TS_WARN_RL(&rl, "%s: upcall failed: %s", dpif->name,
+                   err ? ts_strerror(err)
+                   : up.actions.overflow ? "actions overflow"
+                   : "malformed actions");
+        DP_COUNT(ctx->c.n_upcall_errors, 1);
+        dp_packet_delete(p);
+        return NULL;
+    }
+    if (up.install && ctx->worker) {
+        m = dp_install(ctx->worker, flow, &up.wc, up.actions.data,
+                       up.actions.size, up.cookie, ctx->now);
+        if (m) {
+            return m;
+        }
+    }
+    b.count = 0;
+    dp_exec_batch_add(&b, p, flow);
+    dp_ctx_execute(ctx, &b, up.actions.data, up.actions.size, depth);
+    return NULL;
+}
+
+static void
+dp_megaflow_credit(struct dp_megaflow *m, const struct dp_exec_batch *b,
+                   long long now)
+{
+    uint64_t bytes = 0;
+    uint16_t flags = 0;
+
+    for (uint32_t i = 0; i < b->count; i++) {
+        bytes += dp_packet_size(b->packets[i]);
+        flags |= ntohs(b->flows[i]->tcp_flags);
+    }
+    DP_COUNT(m->stats.n_packets, b->count);
+    DP_COUNT(m->stats.n_bytes, bytes);
+    __atomic_store_n(&m->stats.used, now, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->stats.tcp_flags, m->stats.tcp_flags | flags,
+                     __ATOMIC_RELAXED);
+}
+
+void
+dp_ctx_process(struct dp_ctx *ctx, struct dp_exec_batch *b, int depth)
+{
+    struct dp_worker *w = ctx->worker;
+    struct dp_megaflow *mf[NETDEV_MAX_BURST];
+    uint32_t n = b->count;
+    uint32_t n_emc = 0, n_mf = 0;
+    bool any_miss = false;
+
+    /* Caches. */
+    for (uint32_t i = 0; i < n; i++) {
+        struct flow *flow = b->flows[i];
+        struct dp_megaflow *m = NULL;
+
+        if (w) {
+            uint32_t hash = dp_emc_hash(flow);
+
+            m = dp_emc_lookup(w->emc, flow, hash);
+            if (m) {
+                n_emc++;
+            } else {
+                m = dp_megaflow_from_rule(dp_cls_lookup(&w->cls, flow));
+                if (m) {
+                    n_mf++;
+                    dp_emc_insert(w->emc, flow, hash, m);
+                }
+            }
+        }
+        mf[i] = m;
+        any_miss |= !m;
+    }
+    DP_COUNT(ctx->c.n_hit_emc, n_emc);
+    DP_COUNT(ctx->c.n_hit_megaflow, n_mf);
+
+    /* Misses, in order: a megaflow installed for one may cover the
+     * next. */
+    if (any_miss) {
+        bool installed = false;
+
+        for (uint32_t i = 0; i < n; i++) {
+            if (mf[i]) {
+                continue;
+            }
+            if (installed) {
+                mf[i] = dp_megaflow_from_rule(dp_cls_lookup(&w->cls,
+                                                            b->flows[i]));
+                if (mf[i]) {
+                    continue;
+                }
+            }
+            mf[i] = dp_upcall(ctx, b->packets[i], b->flows[i], depth);
+            if (mf[i]) {
+                installed = true;
+                dp_emc_insert(w->emc, b->flows[i], dp_emc_hash(b->flows[i]),
+                              mf[i]);
+            } else {
+                b->packets[i] = NULL;   /* consumed by dp_upcall() */
+            }
+        }
+    }
+
+    /* Execution: once per group of packets that share a megaflow. */
+    for (uint32_t i = 0; i < n; i++) {
+        struct dp_megaflow *m = mf[i];
+        struct dp_exec_batch g;
+
+        if (!m) {
+            continue;
+        }
+        g.count = 0;
+        for (uint32_t j = i; j < n; j++) {
+            if (mf[j] == m) {
+                dp_exec_batch_add(&g, b->packets[j], b->flows[j]);
+                mf[j] = NULL;
+            }
+        }
+        dp_megaflow_credit(m, &g, ctx->now);
+        dp_ctx_execute(ctx, &g, m->actions, m->actions_len, depth);
+    }
+    b->count = 0;
+}
+
+/* ---- Worker thread ----------------------------------------------------- */
+
+void
+dp_worker_lock(struct dp_worker *w)
+{
+    __atomic_add_fetch(&w->n_waiters, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&w->mutex);
+}
+
+void
+dp_worker_unlock(struct dp_worker *w)
+{
+    __atomic_sub_fetch(&w->n_waiters, 1, __ATOMIC_SEQ_CST);
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mutex);
+}
+
+void
+dp_worker_wake(struct dp_worker *w)
+{
+    uint64_t one = 1;
+
+    if (write(w->evfd, &one, sizeof one) < 0 && errno != EAGAIN) {
+        TS_WARN("worker %d: cannot wake: %s", w->id, ts_strerror(-errno));
+    }
+}
+
+/* The worker's side of the mutex: lets waiting main-thread lockers go
+ * first. */
+static void
+dp_worker_enter(struct dp_worker *w)
+{
+    pthread_mutex_lock(&w->mutex);
+    while (__atomic_load_n(&w->n_waiters, __ATOMIC_SEQ_CST)) {
+        pthread_cond_wait(&w->cond, &w->mutex);
+    }
+}
+
+static void
+dp_worker_update_timeout(struct dp_worker *w)
+{
+    w->sleep_timeout_ms = -1;
+    for (size_t i = 0; i < w->n_rx; i++) {
+        struct dp_port *port = w->rx_ports[i];
+
+        if (port->rx_fd < 0) {
+            w->sleep_timeout_ms = 10;
+            return;
+        }
+        if (port->netdev->class->run) {
+            w->sleep_timeout_ms = 100;
+        }
+    }
+}
+
+void
+dp_worker_add_rx(struct dp_worker *w, struct dp_port *port)
+{
+    if (w->n_rx == w->allocated_rx) {
+        w->allocated_rx = w->allocated_rx ? 2 * w->allocated_rx : 8;
+        w->rx_ports = xrealloc(w->rx_ports,
+                               w->allocated_rx * sizeof *w->rx_ports);
+    }
+    w->rx_ports[w->n_rx++] = port;
+    port->worker = w;
+    if (port->rx_fd >= 0) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = port };
+
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, port->rx_fd, &ev) < 0) {
+            TS_WARN("worker %d: cannot wait on port %u: %s", w->id,
+                    port->port_no, ts_strerror(-errno));
+            port->rx_fd = -1;   /* polled with a timeout instead */
+        }
+    }
+    dp_worker_update_timeout(w);
+}
+
+void
+dp_worker_del_rx(struct dp_worker *w, struct dp_port *port)
+{
+    for (size_t i = 0; i < w->n_rx; i++) {
+        if (w->rx_ports[i] == port) {
+            w->rx_ports[i] = w->rx_ports[--w->n_rx];
+            break;
+        }
+    }
+    if (port->rx_fd >= 0) {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, port->rx_fd, NULL);
+    }
+    port->worker = NULL;
+    dp_worker_update_timeout(w);
+}
+
+void
+dp_worker_unlink_megaflow(struct dp_worker *w, struct dp_megaflow *m)
+{
+    dp_cls_remove(&w->cls, &m->rule);
+    ts_list_remove(&m->node);
+    m->dead = true;
+    __atomic_sub_fetch(&w->dpif->n_megaflows, 1, __ATOMIC_RELAXED);
+}
+
+static bool
+dp_megaflow_is_dead(const void *m_)
+{
+    const struct dp_megaflow *m = m_;
+
+    return m->dead;
+}
+
+void
+dp_worker_sweep_emc(struct dp_worker *w)
+{
+    dp_emc_sweep(w->emc, dp_megaflow_is_dead);
+}
+
+/* One pass over the worker's ports.  Returns packets received. */
+static uint32_t
+dp_worker_pass(struct dp_worker *w)
+{
+    struct dp_ctx *ctx = &w->ctx;
+    uint32_t total = 0;
+
+    ctx->ports = __atomic_load_n(&w->dpif->ports, __ATOMIC_ACQUIRE);
+    ctx->now = time_msec();
+    for (size_t i = 0; i < w->n_rx; i++) {
+        struct dp_port *port = w->rx_ports[i];
+        struct flow flows[NETDEV_MAX_BURST];
+        struct dp_packet_batch rx;
+        struct dp_exec_batch b;
+        int n;
+
+        dp_packet_batch_init(&rx);
+        n = port->netdev->class->recv(port->netdev, &rx);
+        if (n < 0) {
+            DP_COUNT(port->rx_errors, 1);
+        }
+        if (!rx.count) {
+            continue;
+        }
+        b.count = 0;
+        for (uint32_t j = 0; j < rx.count; j++) {
+            struct dp_packet *p = rx.packets[j];
+
+            p->in_port = port->port_no;
+            flow_extract(p, &flows[j]);
+            dp_exec_batch_add(&b, p, &flows[j]);
+        }
+        total += rx.count;
+        dp_ctx_process(ctx, &b, 0);
+        dp_ctx_flush_tx(ctx);
+    }
+    return total;
+}
+
+static void
+dp_worker_run_netdevs(struct dp_worker *w)
+{
+    for (size_t i = 0; i < w->n_rx; i++) {
+        struct netdev *netdev = w->rx_ports[i]->netdev;
+
+        if (netdev->class->run) {
+            netdev->class->run(netdev);
+        }
+    }
+}
+
+static void
+dp_worker_sleep(struct dp_worker *w, int timeout_ms)
+{
+    struct epoll_event evs[16];
+    uint64_t junk;
+
+    if (epoll_wait(w->epfd, evs, ARRAY_SIZE(evs), timeout_ms) < 0
+        && errno != EINTR) {
+        static struct log_rl rl = LOG_RL_INIT(5, 20);
+
+        TS_WARN_RL(&rl, "worker %d: epoll_wait: %s", w->id,
+                   ts_strerror(-errno));
+    }
+    if (read(w->evfd, &junk, sizeof junk) < 0) {
+        /* EAGAIN: woken by a port, not by the main thread. */
+    }
+}
+
+static void *
+dp_worker_main(void *w_)
+{
+    struct dp_worker *w = w_;
+    unsigned int empty = 0;
+    long long last_sort = 0;
+    uint64_t passes = 0;
+
+    for (;;) {
+        int timeout;
+        bool idle;
+
+        dp_worker_enter(w);
+        if (w->exit) {
+            pthread_mutex_unlock(&w->mutex);
+            break;
+        }
+        empty = dp_worker_pass(w) ? 0 : empty + 1;
+        idle = empty >= DP_IDLE_POLLS;
+        if (idle || !(++passes & 1023)) {
+            dp_worker_run_netdevs(w);
+        }
+        if (w->ctx.now - last_sort >= 1000) {
+            dp_cls_sort(&w->cls);
+            last_sort = w->ctx.now;
+        }
+        timeout = w->sleep_timeout_ms;
+        pthread_mutex_unlock(&w->mutex);
+        if (idle) {
+            dp_worker_sleep(w, timeout);
+            empty = 0;
+        }
+    }
+    return NULL;
+}
+
+struct dp_worker *
+dp_worker_create(struct dpif *dpif, int id)
+{
+    struct dp_worker *w = xzalloc(sizeof *w);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+    int err;
+
+    w->dpif = dpif;
+    w->id = id;
+    w->epfd = w->evfd = -1;
+    pthread_mutex_init(&w->mutex, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    ts_list_init(&w->megaflows);
+    dp_cls_init(&w->cls);
+    w->sleep_timeout_ms = -1;
+    w->emc = dp_emc_create();
+    if (dp_ctx_init(&w->ctx, dpif, w)) {
+        goto error;
+    }
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->epfd < 0 || w->evfd < 0
+        || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev) < 0) {
+        TS_ERR("%s: worker %d: cannot create descriptors: %s", dpif->name,
+               id, ts_strerror(-errno));
+        goto error;
+    }
+    err = pthread_create(&w->thread, NULL, dp_worker_main, w);
+    if (err) {
+        TS_ERR("%s: cannot start worker %d: %s", dpif->name, id,
+               ts_strerror(-err));
+        goto error;
+    }
+    w->started = true;
+    return w;
+
+error:
+    dp_worker_destroy(w);
+    return NULL;
+}
+
+void
+dp_worker_destroy(struct dp_worker *w)
+{
+    struct dp_megaflow *m;
+
+    if (!w) {
+        return;
+    }
+    if (w->started) {
+        dp_worker_lock(w);
+        w->exit = true;
+        dp_worker_unlock(w);
+        dp_worker_wake(w);
+        pthread_join(w->thread, NULL);
+    }
+    TS_LIST_FOR_EACH_SAFE (m, node, &w->megaflows) {
+        dp_worker_unlink_megaflow(w, m);
+        free(m);
+    }
+    dp_cls_release(&w->cls);
+    dp_emc_destroy(w->emc);
+    dp_ctx_release(&w->ctx);
+    if (w->epfd >= 0) {
+        close(w->epfd);
+    }
+    if (w->evfd >= 0) {
+        close(w->evfd);
+    }
+    free(w->rx_ports);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->mutex);
+    free(w);
+}

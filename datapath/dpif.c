@@ -1,0 +1,735 @@
+/* dpif: datapath instances, ports and megaflow management (main thread).
+ * The packet path is in dp-worker.c; locking rules in dp-private.h. */
+#include "dpif.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp-private.h"
+#include "errors.h"
+#include "log.h"
+#include "netdev.h"
+#include "util.h"
+
+TS_LOG_DEFINE(dpif);
+
+#define DPIF_DEFAULT_MAX_MEGAFLOWS 200000
+#define DPIF_DEFAULT_IDLE_MS 10000
+#define DPIF_MAX_WORKERS 64
+
+/* ---- Port tables ------------------------------------------------------ */
+
+static struct dp_port_table *
+dp_port_table_build(const struct dp_port_table *old, struct dp_port *add,
+                    const struct dp_port *del)
+{
+    uint32_t max_no = 0;
+    struct dp_port_table *t;
+
+    for (uint32_t i = 0; old && i <= old->max_no; i++) {
+        if (old->by_no[i] && old->by_no[i] != del) {
+            max_no = i;
+        }
+    }
+    if (add && add->port_no != DPIF_PORT_LOCAL) {
+        max_no = MAX(max_no, add->port_no);
+    }
+    t = xzalloc(sizeof *t + (max_no + 1) * sizeof t->by_no[0]);
+    t->max_no = max_no;
+    for (uint32_t i = 0; old && i <= MIN(old->max_no, max_no); i++) {
+        if (old->by_no[i] != del) {
+            t->by_no[i] = old->by_no[i];
+        }
+    }
+    t->local = old && old->local != del ? old->local : NULL;
+    if (add) {
+        if (add->port_no == DPIF_PORT_LOCAL) {
+            t->local = add;
+        } else {
+            t->by_no[add->port_no] = add;
+        }
+    }
+    for (uint32_t i = 0; i <= max_no; i++) {
+        t->n += t->by_no[i] != NULL;
+    }
+    t->n += t->local != NULL;
+    return t;
+}
+
+/* After this, no worker uses anything it read before the call (see
+ * dp-private.h). */
+static void
+dp_quiesce_workers(struct dpif *dpif)
+{
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_worker_lock(dpif->workers[i]);
+        dp_worker_unlock(dpif->workers[i]);
+    }
+}
+
+static void
+dp_ports_publish(struct dpif *dpif, struct dp_port_table *t)
+{
+    struct dp_port_table *old = dpif->ports;
+
+    __atomic_store_n(&dpif->ports, t, __ATOMIC_RELEASE);
+    dp_quiesce_workers(dpif);
+    free(old);
+}
+
+static struct dp_port *
+dp_port_by_name(const struct dpif *dpif, const char *name)
+{
+    const struct dp_port_table *t = dpif->ports;
+
+    for (uint32_t i = 0; i <= t->max_no; i++) {
+        if (t->by_no[i] && !strcmp(t->by_no[i]->netdev->name, name)) {
+            return t->by_no[i];
+        }
+    }
+    if (t->local && !strcmp(t->local->netdev->name, name)) {
+        return t->local;
+    }
+    return NULL;
+}
+
+/* ---- Instances -------------------------------------------------------- */
+
+int
+dpif_create(const char *name, const struct dpif_config *cfg,
+            struct dpif **dpifp)
+{
+    struct dpif *dpif;
+    int n_workers = cfg && cfg->n_workers ? cfg->n_workers : 1;
+    int err;
+
+    *dpifp = NULL;
+    if (!name || !*name || n_workers < 0 || n_workers > DPIF_MAX_WORKERS
+        || (cfg && cfg->megaflow_idle_ms < 0)) {
+        return -EINVAL;
+    }
+    dpif = xzalloc(sizeof *dpif);
+    dpif->name = xstrdup(name);
+    dpif->max_megaflows = cfg && cfg->max_megaflows
+                          ? cfg->max_megaflows : DPIF_DEFAULT_MAX_MEGAFLOWS;
+    dpif->megaflow_idle_ms = cfg && cfg->megaflow_idle_ms
+                             ? cfg->megaflow_idle_ms : DPIF_DEFAULT_IDLE_MS;
+    dpif->ports = dp_port_table_build(NULL, NULL, NULL);
+    err = dp_ctx_init(&dpif->main_ctx, dpif, NULL);
+    if (err) {
+        goto error;
+    }
+    dpif->workers = xcalloc(n_workers, sizeof *dpif->workers);
+    for (int i = 0; i < n_workers; i++) {
+        dpif->workers[i] = dp_worker_create(dpif, i);
+        if (!dpif->workers[i]) {
+            err = -ENOMEM;
+            goto error;
+        }
+        dpif->n_workers++;
+    }
+    *dpifp = dpif;
+    return 0;
+
+error:
+    dpif_destroy(dpif);
+    return err;
+}
+
+static void dp_flush_worker(struct dpif *, struct dp_worker *);
+
+void
+dpif_destroy(struct dpif *dpif)
+{
+    struct dp_port_table *t;
+
+    if (!dpif) {
+        return;
+    }
+    /* Final statistics while the workers still exist, then stop them. */
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_flush_worker(dpif, dpif->workers[i]);
+    }
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_worker_destroy(dpif->workers[i]);
+    }
+    free(dpif->workers);
+    t = dpif->ports;
+    for (uint32_t i = 0; t && i <= t->max_no + 1; i++) {
+        struct dp_port *port = i <= t->max_no ? t->by_no[i] : t->local;
+
+        if (port) {
+            netdev_close(port->netdev);
+            pthread_mutex_destroy(&port->tx_mutex);
+            free(port);
+        }
+    }
+    free(t);
+    dp_ctx_release(&dpif->main_ctx);
+    free(dpif->name);
+    free(dpif);
+}
+
+const char *
+dpif_name(const struct dpif *dpif)
+{
+    return dpif->name;
+}
+
+void
+dpif_set_upcall_cb(struct dpif *dpif, dpif_upcall_cb *cb, void *aux)
+{
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_worker_lock(dpif->workers[i]);
+    }
+    dpif->upcall_cb = cb;
+    dpif->upcall_aux = aux;
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_worker_unlock(dpif->workers[i]);
+    }
+}
+
+void
+dpif_set_userspace_cb(struct dpif *dpif, dpif_userspace_cb *cb, void *aux)
+{
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_worker_lock(dpif->workers[i]);
+    }
+    dpif->userspace_cb = cb;
+    dpif->userspace_aux = aux;
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_worker_unlock(dpif->workers[i]);
+    }
+}
+
+void
+dpif_set_stats_cb(struct dpif *dpif, dpif_stats_cb *cb, void *aux)
+{
+    dpif->stats_cb = cb;
+    dpif->stats_aux = aux;
+}
+
+/* ---- Ports ------------------------------------------------------------ */
+
+static bool
+dp_type_may_be_local(const char *type)
+{
+    return type && (!strcmp(type, "internal") || !strcmp(type, "dummy"));
+}
+
+static int
+dp_choose_port_no(const struct dpif *dpif, const char *type,
+                  uint32_t *port_no, char **errp)
+{
+    const struct dp_port_table *t = dpif->ports;
+    uint32_t req = *port_no;
+    struct dp_port *old;
+
+    if (req == DPIF_PORT_LOCAL) {
+        if (!dp_type_may_be_local(type)) {
+            *errp = xasprintf("port number %u (LOCAL) is reserved for "
+                              "internal ports", req);
+            return -EINVAL;
+        }
+        if (t->local) {
+            *errp = xasprintf("port number LOCAL already in use by '%s'",
+                              t->local->netdev->name);
+            return -TS_ERR_OFPORT_IN_USE;
+        }
+        return 0;
+    }
+    if (req > DPIF_PORT_MAX) {
+        *errp = xasprintf("port number %u out of range (1 to %u)", req,
+                          DPIF_PORT_MAX);
+        return -EINVAL;
+    }
+    if (req) {
+        old = dp_port_table_get(t, req);
+        if (old) {
+            *errp = xasprintf("port number %u already in use by '%s'", req,
+                              old->netdev->name);
+            return -TS_ERR_OFPORT_IN_USE;
+        }
+        return 0;
+    }
+    for (uint32_t n = 1; n <= DPIF_PORT_MAX; n++) {
+        if (!dp_port_table_get(t, n)) {
+            *port_no = n;
+            return 0;
+        }
+    }
+    *errp = xstrdup("no free port number");
+    return -ENOSPC;
+}
+
+static struct dp_worker *
+dp_least_loaded_worker(const struct dpif *dpif)
+{
+    struct dp_worker *best = NULL;
+
+    for (int i = 0; i < dpif->n_workers; i++) {
+        struct dp_worker *w = dpif->workers[i];
+
+        /* n_rx changes only under the main thread's own calls. */
+        if (!best || w->n_rx < best->n_rx) {
+            best = w;
+        }
+    }
+    return best;
+}
+
+int
+dpif_port_add(struct dpif *dpif, const char *name, const char *type,
+              const struct smap *options, uint32_t *port_no, char **errp)
+{
+    struct netdev *netdev;
+    struct dp_port *port;
+    struct dp_worker *w;
+    uint32_t no = *port_no;
+    const char *eff_type = type && *type ? type : NULL;
+    int err;
+
+    *errp = NULL;
+    if (!name || !*name) {
+        *errp = xstrdup("port name is empty");
+        return -EINVAL;
+    }
+    if (dp_port_by_name(dpif, name)) {
+        *errp = xasprintf("port '%s' already exists", name);
+        return -TS_ERR_PORT_EXISTS;
+    }
+    err = dp_choose_port_no(dpif, eff_type, &no, errp);
+    if (err) {
+        return err;
+    }
+    /* netdev_open() picks the default type (and falls back from afxdp to
+     * afpacket) when none is given. */
+    err = netdev_open(name, eff_type, options, &netdev, errp);
+    if (err) {
+        return err;
+    }
+    port = xzalloc(sizeof *port);
+    port->port_no = no;
+    port->netdev = netdev;
+    port->tx_offloads = netdev->class->tx_offloads(netdev);
+    port->rx_fd = netdev->class->rx_fd(netdev);
+    pthread_mutex_init(&port->tx_mutex, NULL);
+
+    dp_ports_publish(dpif, dp_port_table_build(dpif->ports, port, NULL));
+    w = dp_least_loaded_worker(dpif);
+    dp_worker_lock(w);
+    dp_worker_add_rx(w, port);
+    dp_worker_unlock(w);
+    dp_worker_wake(w);
+    TS_INFO("%s: added port %u '%s' (%s)", dpif->name, no, name,
+            netdev->type);
+    *port_no = no;
+    return 0;
+}
+
+int
+dpif_port_del(struct dpif *dpif, uint32_t port_no)
+{
+    struct dp_port *port = dp_port_table_get(dpif->ports, port_no);
+    struct dp_worker *w;
+
+    if (!port) {
+        return -TS_ERR_NO_PORT;
+    }
+    w = port->worker;
+    if (w) {
+        dp_worker_lock(w);
+        dp_worker_del_rx(w, port);
+        dp_worker_unlock(w);
+    }
+    /* Publishing quiesces every worker: none holds the port in a tx
+     * queue or a port table afterwards. */
+    dp_ports_publish(dpif, dp_port_table_build(dpif->ports, NULL, port));
+    TS_INFO("%s: deleted port %u '%s'", dpif->name, port_no,
+            port->netdev->name);
+    netdev_close(port->netdev);
+    pthread_mutex_destroy(&port->tx_mutex);
+    free(port);
+    return 0;
+}
+
+int
+dpif_port_query(const struct dpif *dpif, uint32_t port_no,
+                struct dpif_port_info *info)
+{
+    struct dp_port *port = dp_port_table_get(dpif->ports, port_no);
+    struct netdev *netdev;
+
+    memset(info, 0, sizeof *info);
+    if (!port) {
+        return -TS_ERR_NO_PORT;
+    }
+    netdev = port->netdev;
+    info->port_no = port_no;
+    ts_strlcpy(info->name, netdev->name, sizeof info->name);
+    ts_strlcpy(info->type, netdev->type, sizeof info->type);
+    if (netdev->class->get_mac) {
+        netdev->class->get_mac(netdev, &info->mac);
+    }
+    info->mtu = 1500;
+    if (netdev->class->get_mtu) {
+        netdev->class->get_mtu(netdev, &info->mtu);
+    }
+    return 0;
+}
+
+int
+dpif_port_stats(const struct dpif *dpif, uint32_t port_no,
+                struct dpif_port_stats *st)
+{
+    struct dp_port *port = dp_port_table_get(dpif->ports, port_no);
+    struct netdev_stats ns;
+
+    memset(st, 0, sizeof *st);
+    if (!port) {
+        return -TS_ERR_NO_PORT;
+    }
+    memset(&ns, 0, sizeof ns);
+    port->netdev->class->get_stats(port->netdev, &ns);
+    st->rx_packets = ns.rx_packets;
+    st->rx_bytes = ns.rx_bytes;
+    st->rx_dropped = ns.rx_dropped;
+    st->rx_errors = ns.rx_errors + DP_READ(port->rx_errors);
+    st->tx_packets = ns.tx_packets;
+    st->tx_bytes = ns.tx_bytes;
+    st->tx_dropped = ns.tx_dropped + DP_READ(port->tx_dropped);
+    st->tx_errors = ns.tx_errors;
+    return 0;
+}
+
+size_t
+dpif_port_list(const struct dpif *dpif, uint32_t *ports, size_t max)
+{
+    const struct dp_port_table *t = dpif->ports;
+    size_t n = 0;
+
+    for (uint32_t i = 0; i <= t->max_no; i++) {
+        if (t->by_no[i]) {
+            if (n < max) {
+                ports[n] = i;
+            }
+            n++;
+        }
+    }
+    if (t->local) {
+        if (n < max) {
+            ports[n] = DPIF_PORT_LOCAL;
+        }
+        n++;
+    }
+    return n;
+}
+
+static struct netdev *
+dp_dummy_netdev(const struct dpif *dpif, uint32_t port_no)
+{
+    struct dp_port *port = dp_port_table_get(dpif->ports, port_no);
+
+    if (!port || strcmp(port->netdev->type, "dummy")) {
+        return NULL;
+    }
+    return port->netdev;
+}
+
+int
+dpif_port_inject(struct dpif *dpif, uint32_t port_no, const void *frame,
+                 size_t len)
+{
+    struct netdev *netdev = dp_dummy_netdev(dpif, port_no);
+
+    if (!netdev) {
+        return dp_port_table_get(dpif->ports, port_no)
+               ? -EOPNOTSUPP : -TS_ERR_NO_PORT;
+    }
+    return netdev_dummy_inject(netdev, frame, len);
+}
+
+int
+dpif_port_collect(struct dpif *dpif, uint32_t port_no,
+                  struct dp_packet **out, size_t max)
+{
+    struct netdev *netdev = dp_dummy_netdev(dpif, port_no);
+
+    if (!netdev) {
+        return dp_port_table_get(dpif->ports, port_no)
+               ? -EOPNOTSUPP : -TS_ERR_NO_PORT;
+    }
+    return netdev_dummy_collect(netdev, out, max);
+}
+
+/* ---- Megaflows -------------------------------------------------------- */
+
+/* Statistics to report once the worker's mutex is released. */
+struct dp_report {
+    void *cookie;
+    struct dpif_flow_stats delta;
+    struct dp_megaflow *removed;    /* freed after reporting, or NULL */
+};
+
+struct dp_reports {
+    struct dp_report *r;
+    size_t n, allocated;
+};
+
+/* Mutex held.  Records 'm''s statistics since the last report. */
+static void
+dp_reports_add(struct dp_reports *rs, struct dp_megaflow *m, bool removed)
+{
+    struct dp_report *r;
+
+    if (!removed && m->stats.n_packets == m->reported.n_packets) {
+        return;
+    }
+    if (rs->n == rs->allocated) {
+        rs->allocated = rs->allocated ? 2 * rs->allocated : 64;
+        rs->r = xrealloc(rs->r, rs->allocated * sizeof *rs->r);
+    }
+    r = &rs->r[rs->n++];
+    r->cookie = m->cookie;
+    r->delta.n_packets = m->stats.n_packets - m->reported.n_packets;
+    r->delta.n_bytes = m->stats.n_bytes - m->reported.n_bytes;
+    r->delta.used = m->stats.used;
+    r->delta.tcp_flags = m->stats.tcp_flags;
+    r->removed = removed ? m : NULL;
+    m->reported = m->stats;
+}
+
+/* Mutex released: calls the statistics callback, frees removed ones. */
+static void
+dp_reports_flush(struct dp_reports *rs, dpif_stats_cb *cb, void *aux)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        struct dp_report *r = &rs->r[i];
+
+        if (cb) {
+            cb(aux, r->cookie, &r->delta, r->removed != NULL);
+        }
+        free(r->removed);
+    }
+    rs->n = 0;
+}
+
+static void
+dp_reports_destroy(struct dp_reports *rs)
+{
+    free(rs->r);
+}
+
+static void
+dp_flush_worker(struct dpif *dpif, struct dp_worker *w)
+{
+    struct dp_reports rs = { NULL, 0, 0 };
+    struct dp_megaflow *m;
+
+    dp_worker_lock(w);
+    TS_LIST_FOR_EACH_SAFE (m, node, &w->megaflows) {
+        dp_worker_unlink_megaflow(w, m);
+        dp_reports_add(&rs, m, true);
+    }
+    dp_emc_clear(w->emc);
+    dp_worker_unlock(w);
+    dp_reports_flush(&rs, dpif->stats_cb, dpif->stats_aux);
+    dp_reports_destroy(&rs);
+}
+
+void
+dpif_flow_flush(struct dpif *dpif)
+{
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_flush_worker(dpif, dpif->workers[i]);
+    }
+}
+
+/* Visits every megaflow of 'w' in slices of DP_SLICE per hold of the
+ * mutex.  'visit' returns true to remove the megaflow.  Only the main
+ * thread removes megaflows and the worker only appends, so the saved
+ * position stays valid while the mutex is released between slices. */
+static void
+dp_walk_worker(struct dp_worker *w,
+               bool (*visit)(struct dp_megaflow *, void *aux), void *aux,
+               dpif_stats_cb *cb, void *cb_aux, bool report_live)
+{
+    struct dp_reports rs = { NULL, 0, 0 };
+    struct ts_list *pos;
+
+    dp_worker_lock(w);
+    pos = w->megaflows.next;
+    while (pos != &w->megaflows) {
+        bool any_removed = false;
+
+        for (size_t k = 0; k < DP_SLICE && pos != &w->megaflows; k++) {
+            struct dp_megaflow *m = CONTAINER_OF(pos, struct dp_megaflow,
+                                                 node);
+
+            pos = pos->next;
+            if (visit(m, aux)) {
+                dp_worker_unlink_megaflow(w, m);
+                dp_reports_add(&rs, m, true);
+                any_removed = true;
+            } else if (report_live) {
+                dp_reports_add(&rs, m, false);
+            }
+        }
+        if (any_removed) {
+            dp_worker_sweep_emc(w);
+        }
+        if (pos != &w->megaflows) {
+            dp_worker_unlock(w);
+            dp_reports_flush(&rs, cb, cb_aux);
+            dp_worker_lock(w);
+        }
+    }
+    dp_worker_unlock(w);
+    dp_reports_flush(&rs, cb, cb_aux);
+    dp_reports_destroy(&rs);
+}
+
+struct dp_reval_aux {
+    dpif_revalidate_cb *check;
+    void *aux;
+};
+
+static bool
+dp_reval_visit(struct dp_megaflow *m, void *aux_)
+{
+    struct dp_reval_aux *aux = aux_;
+
+    return !aux->check(aux->aux, &m->rule.key, dp_cls_rule_mask(&m->rule),
+                       m->actions, m->actions_len, m->cookie);
+}
+
+void
+dpif_revalidate(struct dpif *dpif, dpif_revalidate_cb *check, void *aux)
+{
+    struct dp_reval_aux ra = { check, aux };
+
+    /* Removed megaflows get their final report; the others keep
+     * accumulating until dpif_collect_stats(). */
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_walk_worker(dpif->workers[i], dp_reval_visit, &ra,
+                       dpif->stats_cb, dpif->stats_aux, false);
+    }
+}
+
+struct dp_idle_aux {
+    long long cutoff;
+};
+
+static bool
+dp_idle_visit(struct dp_megaflow *m, void *aux_)
+{
+    const struct dp_idle_aux *aux = aux_;
+    long long used = DP_READ(m->stats.used);
+
+    return MAX(used, m->created) < aux->cutoff;
+}
+
+void
+dpif_collect_stats(struct dpif *dpif, dpif_stats_cb *cb, void *aux)
+{
+    struct dp_idle_aux ia = { time_msec() - dpif->megaflow_idle_ms };
+
+    if (!dpif->stats_cb) {
+        /* Until dpif_set_stats_cb() is called, flush and revalidation
+         * report through the last collector. */
+        dpif->stats_cb = cb;
+        dpif->stats_aux = aux;
+    }
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_walk_worker(dpif->workers[i], dp_idle_visit, &ia, cb, aux, true);
+    }
+}
+
+struct dp_dump_aux {
+    void (*cb)(void *aux, const struct dpif_flow_dump_entry *);
+    void *aux;
+};
+
+static bool
+dp_dump_visit(struct dp_megaflow *m, void *aux_)
+{
+    const struct dp_dump_aux *da = aux_;
+    struct dpif_flow_dump_entry e;
+
+    e.key = m->rule.key;
+    e.mask = *dp_cls_rule_mask(&m->rule);
+    e.actions = m->actions;
+    e.actions_len = m->actions_len;
+    e.stats = m->stats;
+    da->cb(da->aux, &e);
+    return false;
+}
+
+void
+dpif_flow_dump(struct dpif *dpif,
+               void (*cb)(void *aux, const struct dpif_flow_dump_entry *),
+               void *aux)
+{
+    struct dp_dump_aux da = { cb, aux };
+
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_walk_worker(dpif->workers[i], dp_dump_visit, &da, NULL, NULL,
+                       false);
+    }
+}
+
+size_t
+dpif_flow_count(const struct dpif *dpif)
+{
+    return __atomic_load_n(&dpif->n_megaflows, __ATOMIC_RELAXED);
+}
+
+/* ---- Execution -------------------------------------------------------- */
+
+int
+dpif_execute(struct dpif *dpif, struct dp_packet *packet,
+             const struct flow *flow, const void *actions,
+             size_t actions_len)
+{
+    struct dp_ctx *ctx = &dpif->main_ctx;
+    struct dp_exec_batch b;
+    struct flow f = *flow;
+    int err;
+
+    err = dp_actions_validate(actions, actions_len);
+    if (err) {
+        dp_packet_delete(packet);
+        return err;
+    }
+    ctx->ports = dpif->ports;
+    ctx->now = time_msec();
+    b.count = 0;
+    dp_exec_batch_add(&b, packet, &f);
+    dp_ctx_execute(ctx, &b, actions, actions_len, 0);
+    dp_ctx_flush_tx(ctx);
+    return 0;
+}
+
+/* ---- Statistics -------------------------------------------------------- */
+
+static void
+dp_add_counters(struct dpif_stats *st, const struct dp_ctx_counters *c)
+{
+    st->n_hit_emc += DP_READ(c->n_hit_emc);
+    st->n_hit_megaflow += DP_READ(c->n_hit_megaflow);
+    st->n_missed += DP_READ(c->n_missed);
+    st->n_lost += DP_READ(c->n_lost);
+    st->n_upcall_errors += DP_READ(c->n_upcall_errors);
+}
+
+void
+dpif_get_stats(const struct dpif *dpif, struct dpif_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    for (int i = 0; i < dpif->n_workers; i++) {
+        dp_add_counters(st, &dpif->workers[i]->ctx.c);
+    }
+    dp_add_counters(st, &dpif->main_ctx.c);
+    st->n_megaflows = dpif_flow_count(dpif);
+}

@@ -1,0 +1,143 @@
+/* classifier: priority-ordered wildcard lookup over struct flow (tuple
+ * space search), for OpenFlow tables and anything else that needs
+ * "highest-priority rule matching this packet".
+ *
+ * Rules are grouped into subtables, one per distinct mask.  A subtable
+ * keeps the indices of the 64-bit words of struct flow where its mask is
+ * non-zero and hashes/compares only those words of (flow & mask).  Rules
+ * with the same mask and masked key share one hash node: a chain sorted by
+ * descending priority.  Subtables are kept sorted by the highest priority
+ * they contain, so a lookup stops as soon as no remaining subtable can
+ * beat the best rule found.
+ *
+ * Megaflow contract: classifier_lookup() ORs into 'wc' the masks of every
+ * subtable it examined (including those that missed but could have
+ * produced a better rule), so every flow that agrees with the looked-up
+ * flow on the bits of 'wc' gets the same result from the same classifier.
+ * Ties between equal priorities resolve deterministically (by subtable
+ * order, then by chain order), never randomly.
+ *
+ * Ownership: the caller owns each struct cls_rule (usually embedded in its
+ * own rule) and keeps it alive while inserted.  The classifier owns only
+ * its subtables.
+ *
+ * Threads: single writer.  Readers (datapath workers doing upcalls, the
+ * control thread) are NOT safe against a concurrent writer: the caller
+ * serializes them (ofproto holds a rwlock: readers share it, the writer
+ * takes it exclusively).  Concurrent readers are fine.
+ */
+#ifndef TS_CLASSIFIER_H
+#define TS_CLASSIFIER_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "flow.h"
+#include "hmap.h"
+#include "list.h"
+#include "match.h"
+
+struct cls_subtable;
+
+struct cls_rule {
+    struct match match;         /* normalized (flow zero outside mask) */
+    int priority;               /* higher wins */
+
+    /* Private to the classifier. */
+    struct cls_subtable *subtable; /* NULL when not inserted */
+    struct hmap_node hmap_node; /* in subtable, head of a chain only */
+    struct cls_rule *next;      /* same key, lower or equal priority */
+    struct ts_list list_node;   /* in classifier's list (iteration) */
+};
+
+struct classifier {
+    struct hmap subtables;      /* struct cls_subtable, by mask hash */
+    struct cls_subtable **sorted; /* by max_priority, highest first */
+    size_t n_sorted;
+    size_t allocated_sorted;
+    struct ts_list rules;       /* all rules, insertion order */
+    size_t n_rules;
+};
+
+/* Copies 'match' (normalizing it) into 'rule'. */
+void cls_rule_init(struct cls_rule *, const struct match *, int priority);
+/* Nothing to free today; present so callers need not change later.  The
+ * rule must not be in a classifier. */
+void cls_rule_destroy(struct cls_rule *);
+bool cls_rule_equal(const struct cls_rule *, const struct cls_rule *);
+/* True if 'rule' is at least as specific as 'target' and agrees with it on
+ * target's bits, i.e. every packet 'rule' matches, 'target' matches too
+ * (OpenFlow non-strict delete/modify/dump semantics).  NULL target: always
+ * true. */
+bool cls_rule_is_loose_match(const struct cls_rule *,
+                             const struct match *target);
+static inline bool cls_rule_is_inserted(const struct cls_rule *r)
+{
+    return r->subtable != NULL;
+}
+
+void classifier_init(struct classifier *);
+/* Frees subtables; the rules (owned by the caller) are left alone and
+ * must not be used with this classifier again. */
+void classifier_destroy(struct classifier *);
+static inline size_t classifier_count(const struct classifier *c)
+{
+    return c->n_rules;
+}
+static inline bool classifier_is_empty(const struct classifier *c)
+{
+    return !c->n_rules;
+}
+
+/* Inserts 'rule'.  The caller guarantees that no rule with an identical
+ * match and priority is present (else use classifier_replace()). */
+void classifier_insert(struct classifier *, struct cls_rule *);
+/* Inserts 'rule', removing and returning a rule with an identical match
+ * and priority if there was one (else NULL). */
+struct cls_rule *classifier_replace(struct classifier *, struct cls_rule *);
+void classifier_remove(struct classifier *, struct cls_rule *);
+
+/* Highest-priority rule matching 'flow', or NULL.  If 'wc' is non-NULL,
+ * ORs into it every bit the lookup examined (see the megaflow contract
+ * above).  Read-only: safe for concurrent readers. */
+const struct cls_rule *classifier_lookup(const struct classifier *,
+                                         const struct flow *,
+                                         struct flow_wildcards *wc);
+/* The rule with exactly this match (normalized internally) and priority,
+ * or NULL (OpenFlow --strict). */
+const struct cls_rule *classifier_find_exactly(const struct classifier *,
+                                               const struct match *,
+                                               int priority);
+/* True if some rule of the same priority could match a packet that 'rule'
+ * also matches (OpenFlow check_overlap). */
+bool classifier_rule_overlaps(const struct classifier *,
+                              const struct cls_rule *);
+
+/* Iteration in insertion order over the rules that are loose matches for
+ * 'target' (NULL: all).  Removing (and freeing) the current rule inside
+ * the loop is safe; removing other rules is not. */
+struct cls_cursor {
+    const struct classifier *cls;
+    const struct match *target;
+    const struct ts_list *next;
+};
+struct cls_rule *cls_cursor_first(struct cls_cursor *,
+                                  const struct classifier *,
+                                  const struct match *target);
+struct cls_rule *cls_cursor_next(struct cls_cursor *);
+
+#define CLS_FOR_EACH_TARGET(RULE, MEMBER, CLS, TARGET)                   \
+    for (struct cls_cursor cursor__,                                     \
+             *c1__ = &cursor__; c1__; c1__ = NULL)                       \
+        for (struct cls_rule *cr__ = cls_cursor_first(&cursor__, CLS,    \
+                                                      TARGET);           \
+             cr__ && ((RULE) = OBJECT_CONTAINING(cr__, RULE, MEMBER), 1);\
+             cr__ = cls_cursor_next(&cursor__))
+#define CLS_FOR_EACH(RULE, MEMBER, CLS)                                  \
+    CLS_FOR_EACH_TARGET(RULE, MEMBER, CLS, NULL)
+
+/* Checks internal invariants (for tests); returns NULL or a malloc'ed
+ * description of the first violation. */
+char *classifier_check(const struct classifier *);
+
+#endif /* classifier.h */

@@ -1,0 +1,410 @@
+/* ctl-proto: the control protocol between vsctl (and other clients) and
+ * vswitchd: message definitions, encoding and decoding.
+ *
+ * Framing follows OpenFlow.  Every message starts with an 8-byte header
+ * {uint8 version; uint8 type; uint16 length; uint32 xid}, big-endian,
+ * where 'length' counts the header and is at most CTL_MAX_MSG_LEN.  The
+ * body is a sequence of typed fields; match fields and actions travel as
+ * TLVs {uint16 type; uint16 len; value; zero padding to 8}.  The wire
+ * format is specified in docs/protocol.md, which is the reference for
+ * third-party clients; this header is the C view of it.
+ *
+ * A message in memory is a struct ctl_msg: a type, an xid and a union of
+ * bodies.  Decoding allocates (strings, arrays, flow-mods); the message
+ * owns everything it points to and ctl_msg_release() frees it all.
+ * Encoding never modifies the message.
+ *
+ * Replies that can exceed one message (dumps, lists, trace text) are
+ * multipart: a request of type CTL_MULTIPART_REQUEST names a
+ * CTL_MP_* kind; the answer is one or more CTL_MULTIPART_REPLY messages of
+ * the same kind and xid, all but the last carrying CTL_MPF_MORE.  The
+ * receiver concatenates their entries.
+ *
+ * Every other request is answered by exactly one message: its specific
+ * reply (ECHO_REPLY, BARRIER_REPLY, STATUS_REPLY, LOG_LEVEL_REPLY), the
+ * generic CTL_OK, or CTL_ERROR.
+ *
+ * Decoding untrusted bytes never crashes and never asserts: every length
+ * is checked before it is read, and a bad message yields -TS_ERR_PROTO
+ * (or -TS_ERR_VERSION, -TS_ERR_TOO_BIG) with a message saying where.
+ *
+ * Threads: no shared state; use from any thread, one message per thread
+ * at a time. */
+#ifndef TS_CTL_PROTO_H
+#define TS_CTL_PROTO_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dynamic-string.h"
+#include "smap.h"
+
+/* Provided by lib/ofp-flow.h (a flow-mod, and one flow of a dump) and
+ * lib/ofpact.h (an action list). */
+struct ofp_flow_mod;
+struct ofp_flow_stats;
+struct ofpact;
+
+#define CTL_VERSION 1           /* the only version spoken so far */
+#define CTL_MIN_VERSION 1
+#define CTL_HEADER_LEN 8
+#define CTL_MAX_MSG_LEN 65535   /* 'length' is 16 bits */
+#define CTL_TLV_ALIGN 8
+
+/* Message types.  Blocks leave room: 0-15 generic, 16-31 configuration,
+ * 32-47 flow tables, 48-63 packets and debugging, 64-79 daemon, 80-111
+ * conntrack (next issue), 112-127 TLS and management (next issue). */
+enum ctl_type {
+    /* Generic. */
+    CTL_HELLO = 0,              /* struct ctl_hello; both sides, first */
+    CTL_ERROR = 1,              /* struct ctl_error */
+    CTL_ECHO_REQUEST = 2,       /* struct ctl_echo (arbitrary payload) */
+    CTL_ECHO_REPLY = 3,         /* struct ctl_echo (same payload) */
+    CTL_BARRIER_REQUEST = 4,    /* no body */
+    CTL_BARRIER_REPLY = 5,      /* no body */
+    CTL_OK = 6,                 /* no body: generic success reply */
+    CTL_MULTIPART_REQUEST = 7,  /* struct ctl_mp_request */
+    CTL_MULTIPART_REPLY = 8,    /* struct ctl_mp_reply */
+
+    /* Configuration (reply: CTL_OK or CTL_ERROR). */
+    CTL_ADD_BR = 16,            /* struct ctl_br_request */
+    CTL_DEL_BR = 17,            /* struct ctl_br_request */
+    CTL_ADD_PORT = 18,          /* struct ctl_port_request */
+    CTL_DEL_PORT = 19,          /* struct ctl_port_request */
+
+    /* Flow tables (reply: CTL_OK or CTL_ERROR). */
+    CTL_FLOW_MOD = 32,          /* struct ctl_flow_mod */
+    CTL_BUNDLE_OPEN = 33,       /* struct ctl_bundle */
+    CTL_BUNDLE_ADD = 34,        /* struct ctl_bundle (with flow_mod) */
+    CTL_BUNDLE_COMMIT = 35,     /* struct ctl_bundle */
+    CTL_BUNDLE_DISCARD = 36,    /* struct ctl_bundle */
+
+    /* Packets (reply: CTL_OK or CTL_ERROR). */
+    CTL_PACKET_OUT = 48,        /* struct ctl_packet_out */
+
+    /* Daemon. */
+    CTL_LOG_LEVEL_REQUEST = 64, /* struct ctl_log_level_request */
+    CTL_LOG_LEVEL_REPLY = 65,   /* struct smap: module -> level */
+    CTL_STATUS_REQUEST = 66,    /* no body */
+    CTL_STATUS_REPLY = 67,      /* struct smap: key -> value */
+};
+
+/* Multipart kinds (struct ctl_mp_request / ctl_mp_reply 'mp_type').  Same
+ * blocks as enum ctl_type; conntrack dumps will take 80-111. */
+enum ctl_mp_type {
+    CTL_MP_LIST_BR = 16,        /* req: none;      reply: bridge names */
+    CTL_MP_LIST_PORTS = 17,     /* req: bridge;    reply: struct ctl_port */
+    CTL_MP_SHOW = 18,           /* req: none;      reply: ctl_show_bridge */
+    CTL_MP_DUMP_FLOWS = 32,     /* req: ctl_dump_flows_request;
+                                 * reply: struct ofp_flow_stats */
+    CTL_MP_DUMP_PORTS = 48,     /* req: bridge, port; reply: port stats */
+    CTL_MP_DUMP_DP_FLOWS = 49,  /* req: bridge;    reply: ctl_dp_flow */
+    CTL_MP_TRACE = 50,          /* req: ctl_trace_request; reply: text */
+};
+
+/* Multipart flags. */
+enum {
+    CTL_MPF_MORE = 1 << 0,      /* more replies follow with the same xid */
+};
+
+/* Error types (struct ctl_error 'type').  'code' is a positive errno
+ * value or a positive TS_ERR_* value (see errors.h) that describes the
+ * cause; 'text' is the human-readable message shown to the user. */
+enum ctl_error_type {
+    CTL_ET_HELLO_FAILED = 0,    /* no common version; connection closes */
+    CTL_ET_BAD_REQUEST = 1,     /* undecodable or unknown message */
+    CTL_ET_FAILED = 2,          /* valid request that could not be done */
+    CTL_ET_BUNDLE_FAILED = 3,   /* bundle commit failed; nothing applied */
+};
+
+/* Flags for add/del bridge/port requests. */
+enum {
+    CTL_CF_MAY_EXIST = 1 << 0,  /* add: no error if it already exists */
+    CTL_CF_IF_EXISTS = 1 << 1,  /* del: no error if it does not exist */
+};
+
+/* Bundle flags (CTL_BUNDLE_OPEN). */
+enum {
+    CTL_BF_ATOMIC = 1 << 0,     /* all or nothing (always honoured) */
+    CTL_BF_ORDERED = 1 << 1,    /* apply in the order added */
+};
+
+/* Dump-flows flags. */
+enum {
+    CTL_DF_STRICT = 1 << 0,     /* match priority and match exactly */
+    CTL_DF_NO_STATS = 1 << 1,   /* client will not show stats */
+};
+
+#define CTL_PORT_ANY 0          /* add-port: let the daemon choose */
+#define CTL_PORT_ALL 0xffffffff /* dump-ports: every port */
+#define CTL_PORT_NONE 0xffff    /* packet-out in_port: none (controller) */
+#define CTL_TABLE_ALL 0xff      /* dump-flows: every table */
+#define CTL_STAT_UNKNOWN UINT64_MAX /* a counter the port does not keep */
+
+/* ---- Bodies ----------------------------------------------------------- */
+
+struct ctl_hello {
+    uint32_t version_bitmap;    /* bit N set: version N spoken; 0: only
+                                 * the header's version */
+};
+
+struct ctl_error {
+    uint16_t type;              /* enum ctl_error_type */
+    uint16_t code;              /* positive errno or TS_ERR_* */
+    char *text;                 /* owned; never NULL after decode */
+};
+
+struct ctl_echo {
+    void *data;                 /* owned; may be NULL if size == 0 */
+    size_t size;
+};
+
+struct ctl_br_request {
+    char *name;                 /* owned */
+    uint32_t flags;             /* CTL_CF_* */
+};
+
+struct ctl_port_request {
+    char *bridge;               /* owned */
+    char *name;                 /* owned */
+    char *type;                 /* owned; add only: "" means "system" */
+    uint32_t ofport;            /* add only: CTL_PORT_ANY or 1..0xfeff */
+    uint32_t flags;             /* CTL_CF_* */
+    struct smap options;        /* add only: KEY=VALUE options */
+};
+
+struct ctl_flow_mod {
+    char *bridge;               /* owned */
+    struct ofp_flow_mod *fm;    /* owned: malloc'ed, ofp_flow_mod_init'ed;
+                                 * ctl_msg_release() releases and frees it */
+};
+
+struct ctl_bundle {
+    uint32_t id;                /* client-chosen, unique per connection */
+    uint32_t flags;             /* CTL_BF_* (OPEN only) */
+    char *bridge;               /* owned; OPEN only, NULL otherwise */
+    struct ofp_flow_mod *fm;    /* owned; ADD only, NULL otherwise */
+};
+
+struct ctl_packet_out {
+    char *bridge;               /* owned */
+    uint32_t in_port;           /* CTL_PORT_NONE or a port number */
+    void *packet;               /* owned: the Ethernet frame */
+    size_t packet_len;
+    struct ofpact *ofpacts;     /* owned (malloc'ed) action list */
+    size_t ofpacts_len;
+};
+
+struct ctl_log_level_request {
+    char *spec;                 /* owned; "" to only read the levels, else
+                                 * "MODULE:LEVEL", "MODULE" or "LEVEL" as
+                                 * for log_set_level_str() */
+};
+
+/* Multipart requests. */
+struct ctl_dump_flows_request {
+    uint32_t flags;             /* CTL_DF_* */
+    /* The filter: its match, table_id (CTL_TABLE_ALL for every table),
+     * priority (strict only), cookie/cookie_mask and out_port.  Owned;
+     * never NULL after decode. */
+    struct ofp_flow_mod *filter;
+};
+
+struct ctl_trace_request {
+    /* Exactly one of 'flow' and 'packet' is set. */
+    char *flow;                 /* owned: flow text as for ofproto/trace */
+    void *packet;               /* owned: Ethernet frame */
+    size_t packet_len;
+    uint32_t in_port;           /* with 'packet': the input port */
+};
+
+struct ctl_mp_request {
+    uint16_t mp_type;           /* enum ctl_mp_type */
+    uint16_t flags;             /* none defined yet, 0 */
+    char *bridge;               /* owned; all kinds but LIST_BR and SHOW */
+    union {
+        uint32_t port;          /* DUMP_PORTS: number or CTL_PORT_ALL */
+        struct ctl_dump_flows_request dump_flows;
+        struct ctl_trace_request trace;
+    };
+};
+
+/* Multipart reply entries. */
+struct ctl_port {
+    char *name;                 /* owned */
+    char *type;                 /* owned: "system", "internal", "tap"... */
+    uint32_t ofport;
+    struct smap options;
+};
+
+struct ctl_show_bridge {
+    char *name;                 /* owned */
+    struct ctl_port *ports;     /* owned array */
+    size_t n_ports;
+};
+
+struct ctl_port_stats {
+    uint32_t ofport;
+    uint64_t rx_packets, rx_bytes, rx_dropped, rx_errors;
+    uint64_t rx_frame_err, rx_over_err, rx_crc_err;
+    uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
+    uint64_t collisions;        /* any counter: CTL_STAT_UNKNOWN if none */
+    uint32_t duration_sec;      /* since the port was added */
+    uint32_t duration_nsec;
+};
+
+struct ctl_dp_flow {
+    char *match;                /* owned: key/mask as formatted text */
+    char *actions;              /* owned: datapath actions as text */
+    uint64_t n_packets, n_bytes;
+    int64_t used_msec;          /* milliseconds since last hit, -1: never */
+    uint16_t tcp_flags;         /* host order */
+};
+
+struct ctl_mp_reply {
+    uint16_t mp_type;           /* enum ctl_mp_type */
+    uint16_t flags;             /* CTL_MPF_* */
+    size_t n;                   /* number of entries in the array below */
+    union {
+        char **bridges;                 /* LIST_BR: owned strings */
+        struct ctl_port *ports;         /* LIST_PORTS */
+        /* SHOW.  A bridge whose ports do not fit one message continues
+         * in the next one under the same name; ctl_mp_reply_append()
+         * merges such continuations. */
+        struct ctl_show_bridge *show;
+        /* DUMP_FLOWS: owned pointers; each one's 'ofpacts' is owned too
+         * (malloc'ed), despite ofp-flow.h's "borrowed". */
+        struct ofp_flow_stats **flows;
+        struct ctl_port_stats *port_stats; /* DUMP_PORTS */
+        struct ctl_dp_flow *dp_flows;   /* DUMP_DP_FLOWS */
+        char *text;                     /* TRACE: owned; 'n' = strlen */
+    };
+};
+
+/* A control message in memory. */
+struct ctl_msg {
+    uint8_t version;            /* header version (set by decode) */
+    uint8_t type;               /* enum ctl_type */
+    uint32_t xid;
+    union {
+        struct ctl_hello hello;
+        struct ctl_error error;
+        struct ctl_echo echo;
+        struct ctl_br_request br;
+        struct ctl_port_request port;
+        struct ctl_flow_mod flow_mod;
+        struct ctl_bundle bundle;
+        struct ctl_packet_out packet_out;
+        struct ctl_log_level_request log_level;
+        struct smap kv;         /* LOG_LEVEL_REPLY, STATUS_REPLY */
+        struct ctl_mp_request mp_request;
+        struct ctl_mp_reply mp_reply;
+    };
+};
+
+/* ---- Life cycle ------------------------------------------------------- */
+
+/* Zeroes 'msg' and sets its type, xid and version (CTL_VERSION); smaps
+ * in the body are initialized as the type needs. */
+void ctl_msg_init(struct ctl_msg *msg, enum ctl_type, uint32_t xid);
+/* Frees everything 'msg' owns and leaves it zeroed.  Accepts NULL and a
+ * zeroed or just-initialized message. */
+void ctl_msg_release(struct ctl_msg *msg);
+
+/* Convenience initializers.  Strings are copied. */
+void ctl_msg_init_error(struct ctl_msg *, uint32_t xid,
+                        enum ctl_error_type, int err,
+                        const char *fmt, ...) TS_PRINTF(5, 6);
+void ctl_msg_init_mp_request(struct ctl_msg *, uint32_t xid,
+                             enum ctl_mp_type, const char *bridge);
+void ctl_msg_init_mp_reply(struct ctl_msg *, uint32_t xid,
+                           enum ctl_mp_type);
+
+/* Appending entries to a multipart reply (the reply takes ownership of
+ * what is passed by pointer; strings are copied). */
+void ctl_mp_reply_add_bridge(struct ctl_msg *, const char *name);
+/* Returns the new port, whose options the caller may fill. */
+struct ctl_port *ctl_mp_reply_add_port(struct ctl_msg *, const char *name,
+                                       const char *type, uint32_t ofport);
+/* SHOW: adds a bridge; then ctl_show_bridge_add_port() adds its ports. */
+struct ctl_show_bridge *ctl_mp_reply_add_show_bridge(struct ctl_msg *,
+                                                     const char *name);
+struct ctl_port *ctl_show_bridge_add_port(struct ctl_show_bridge *,
+                                          const char *name, const char *type,
+                                          uint32_t ofport);
+/* Copies 'fs' and its action list (which stays the caller's). */
+void ctl_mp_reply_add_flow(struct ctl_msg *, const struct ofp_flow_stats *fs);
+/* Returns a new flow-mod for a FLOW_MOD, BUNDLE_ADD or DUMP_FLOWS filter:
+ * malloc'ed and ofp_flow_mod_init()ed for 'command' (an enum
+ * ofp_flow_mod_command).  The message that stores it owns it. */
+struct ofp_flow_mod *ctl_flow_mod_create(int command);
+void ctl_mp_reply_add_port_stats(struct ctl_msg *,
+                                 const struct ctl_port_stats *);
+void ctl_mp_reply_add_dp_flow(struct ctl_msg *, const char *match,
+                              const char *actions, uint64_t n_packets,
+                              uint64_t n_bytes, int64_t used_msec,
+                              uint16_t tcp_flags);
+void ctl_mp_reply_add_text(struct ctl_msg *, const char *text);
+/* Moves every entry of 'part' (a decoded reply of the same mp_type) to
+ * the end of 'total', merging SHOW continuations, and takes part's flags.
+ * 'part' is left empty.  Returns 0 or -TS_ERR_PROTO on an mp_type
+ * mismatch. */
+int ctl_mp_reply_append(struct ctl_msg *total, struct ctl_msg *part);
+
+/* ---- Encoding --------------------------------------------------------- */
+
+/* Appends 'msg' as one frame to 'out' (binary; 'out' is used as a byte
+ * buffer).  Returns 0, -TS_ERR_TOO_BIG if it would exceed
+ * CTL_MAX_MSG_LEN, or -EINVAL if 'msg' is not encodable (unknown type,
+ * missing body part, string over 65535 bytes).  On error 'out' is
+ * unchanged. */
+int ctl_msg_encode(const struct ctl_msg *msg, struct ds *out);
+
+/* Appends a CTL_MULTIPART_REPLY as as many frames as its entries need,
+ * each at most CTL_MAX_MSG_LEN.  Every frame carries CTL_MPF_MORE except
+ * the last one when 'last' is true, so a daemon can send a big dump in
+ * slices (last = false for all slices but the final one; the final slice
+ * may have no entries).  Returns 0 or -TS_ERR_TOO_BIG if one entry alone
+ * does not fit a message (then 'out' is unchanged). */
+int ctl_msg_encode_multipart(const struct ctl_msg *reply, bool last,
+                             struct ds *out);
+
+/* ---- Decoding --------------------------------------------------------- */
+
+/* Reads the header of the frame starting at 'data' (at least
+ * CTL_HEADER_LEN bytes).  Returns the frame length, or a negative error
+ * (-TS_ERR_PROTO if 'length' < CTL_HEADER_LEN). */
+int ctl_peek_header(const void *data, size_t size, uint8_t *version,
+                    uint8_t *type, uint32_t *xid);
+
+/* Decodes the single frame of 'size' bytes at 'data' (its header length
+ * must equal 'size') into 'msg'.  Returns 0 or a negative error:
+ * -TS_ERR_PROTO (malformed: truncated, bad lengths, bad TLV, trailing
+ * bytes, unknown type), -TS_ERR_VERSION (not CTL_VERSION; HELLO is
+ * accepted at any version), -TS_ERR_TOO_BIG.  On error 'msg' is zeroed
+ * and, if 'errp' is nonnull, '*errp' gets a malloc'ed message naming the
+ * message type and the offset of the problem (caller frees); on error
+ * a daemon that must answer ERROR gets the xid with ctl_peek_header(). */
+int ctl_msg_decode(const void *data, size_t size, struct ctl_msg *msg,
+                   char **errp);
+
+/* ---- Version negotiation ---------------------------------------------- */
+
+/* Initializes 'msg' as our HELLO (header version CTL_VERSION, bitmap of
+ * CTL_MIN_VERSION..CTL_VERSION). */
+void ctl_msg_init_hello(struct ctl_msg *, uint32_t xid);
+/* Given the peer's decoded HELLO, returns the version to speak (highest
+ * common), or -TS_ERR_VERSION if there is none. */
+int ctl_hello_negotiate(const struct ctl_msg *peer_hello);
+
+/* ---- Names ------------------------------------------------------------ */
+
+/* Static names such as "ADD_PORT", "MULTIPART_REPLY"; "UNKNOWN" for
+ * values outside the enum. */
+const char *ctl_type_name(int type);
+const char *ctl_mp_type_name(int mp_type);
+const char *ctl_error_type_name(int type);
+/* True for types this version defines. */
+bool ctl_type_is_valid(int type);
+
+#endif /* ctl-proto.h */

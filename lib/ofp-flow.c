@@ -1,0 +1,565 @@
+/* ofp-flow: flow-mod parsing and flow-mod/flow-stats formatting. */
+#include "ofp-flow.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dynamic-string.h"
+#include "meta-flow.h"
+#include "ofp-port-map.h"
+#include "util.h"
+
+#define DELIMS ", \t\r\n"
+
+void
+ofp_flow_mod_init(struct ofp_flow_mod *fm, enum ofp_flow_mod_command cmd)
+{
+    memset(fm, 0, sizeof *fm);
+    fm->command = cmd;
+    fm->table_id = cmd == OFPFC_ADD ? 0 : OFP_TABLE_ALL;
+    fm->priority = OFP_DEFAULT_PRIORITY;
+    fm->out_port = OFPP_NONE;
+    match_init_catchall(&fm->match);
+    ofpacts_init(&fm->ofpacts);
+}
+
+void
+ofp_flow_mod_release(struct ofp_flow_mod *fm)
+{
+    if (fm) {
+        ofpacts_release(&fm->ofpacts);
+    }
+}
+
+static bool
+is_delim(char c)
+{
+    return c && strchr(DELIMS, c);
+}
+
+/* Offset of the "actions=" (or "action=", ':' also accepted) keyword that
+ * starts an item, or -1. */
+static long
+find_actions(const char *text, size_t *value_ofs)
+{
+    for (const char *p = text; (p = strstr(p, "action")) != NULL; p++) {
+        const char *q = p + 6;
+
+        if (p != text && !is_delim(p[-1])) {
+            continue;
+        }
+        if (*q == 's') {
+            q++;
+        }
+        if (*q == '=' || *q == ':') {
+            *value_ofs = q + 1 - text;
+            return p - text;
+        }
+    }
+    return -1;
+}
+
+struct shorthand {
+    const char *name;
+    uint16_t dl_type;
+    uint8_t nw_proto;           /* 0: none */
+};
+
+static const struct shorthand shorthands[] = {
+    { "ip", ETH_TYPE_IP, 0 },
+    { "ipv6", ETH_TYPE_IPV6, 0 },
+    { "icmp", ETH_TYPE_IP, IPPROTO_ICMP },
+    { "icmp6", ETH_TYPE_IPV6, IPPROTO_ICMPV6_ },
+    { "tcp", ETH_TYPE_IP, IPPROTO_TCP },
+    { "tcp6", ETH_TYPE_IPV6, IPPROTO_TCP },
+    { "udp", ETH_TYPE_IP, IPPROTO_UDP },
+    { "udp6", ETH_TYPE_IPV6, IPPROTO_UDP },
+    { "sctp", ETH_TYPE_IP, IPPROTO_SCTP },
+    { "sctp6", ETH_TYPE_IPV6, IPPROTO_SCTP },
+    { "arp", ETH_TYPE_ARP, 0 },
+    { "rarp", ETH_TYPE_RARP, 0 },
+};
+
+static const struct {
+    const char *name;
+    uint16_t flag;
+} flag_names[] = {
+    { "send_flow_rem", OFPFF_SEND_FLOW_REM },
+    { "check_overlap", OFPFF_CHECK_OVERLAP },
+    { "reset_counts", OFPFF_RESET_COUNTS },
+    { "no_packet_counts", OFPFF_NO_PKT_COUNTS },
+    { "no_byte_counts", OFPFF_NO_BYT_COUNTS },
+};
+
+/* A field the text set, for the prerequisite check at the end. */
+struct set_field {
+    const struct mf_field *mf;
+    char *name;                 /* as written */
+    size_t col;
+};
+
+struct parse_state {
+    struct ofp_flow_mod *fm;    /* NULL when parsing a match alone */
+    struct match *match;
+    int *priority;
+    enum ofp_flow_mod_command command;
+    const struct ofp_port_map *port_map;
+    struct set_field *fields;
+    size_t n_fields;
+};
+
+/* Fields that share storage and representation with another field whose
+ * prerequisite OVS also accepts for the same text. */
+static enum mf_field_id
+alternate_field(enum mf_field_id id)
+{
+    switch (id) {
+    case MFF_NW_SRC: return MFF_ARP_SPA;
+    case MFF_NW_DST: return MFF_ARP_TPA;
+    case MFF_ICMP_TYPE: return MFF_ICMPV6_TYPE;
+    case MFF_ICMP_CODE: return MFF_ICMPV6_CODE;
+    case MFF_ICMPV6_TYPE: return MFF_ICMP_TYPE;
+    case MFF_ICMPV6_CODE: return MFF_ICMP_CODE;
+    default: return id;
+    }
+}
+
+static char *
+check_prereqs(const struct parse_state *ps)
+{
+    for (size_t i = 0; i < ps->n_fields; i++) {
+        const struct set_field *f = &ps->fields[i];
+        const struct mf_field *alt = mf_from_id(alternate_field(f->mf->id));
+
+        if (!mf_are_match_prereqs_ok(f->mf, ps->match)
+            && !mf_are_match_prereqs_ok(alt, ps->match)) {
+            return xasprintf("prerequisites not met for '%s' (needs %s) at "
+                             "column %zu", f->name,
+                             mf_prereq_string(f->mf->prereq), f->col);
+        }
+    }
+    return NULL;
+}
+
+static char *
+with_col(char *error, size_t col)
+{
+    char *e = xasprintf("%s at column %zu", error, col);
+
+    free(error);
+    return e;
+}
+
+static char *
+parse_u64_value(const char *name, const char *value, uint64_t max,
+                uint64_t *out)
+{
+    if (!str_to_u64(value, max, out)) {
+        return xasprintf("invalid value '%s' for '%s'", value, name);
+    }
+    return NULL;
+}
+
+static char *
+parse_cookie(struct parse_state *ps, const char *value)
+{
+    struct ofp_flow_mod *fm = ps->fm;
+    const char *slash = strchr(value, '/');
+    uint64_t v, m;
+    char *error;
+
+    if (slash) {
+        char *head = xstrndup(value, slash - value);
+
+        if (fm->command == OFPFC_ADD) {
+            free(head);
+            return xstrdup("flow additions cannot use a cookie mask");
+        }
+        error = parse_u64_value("cookie", head, UINT64_MAX, &v);
+        free(head);
+        if (!error) {
+            error = parse_u64_value("cookie", slash + 1, UINT64_MAX, &m);
+        }
+        if (!error) {
+            fm->cookie = v & m;
+            fm->cookie_mask = m;
+        }
+        return error;
+    }
+    if (fm->command == OFPFC_DELETE || fm->command == OFPFC_DELETE_STRICT) {
+        return xstrdup("cannot set cookie (use cookie=VALUE/MASK to match "
+                       "one)");
+    }
+    error = parse_u64_value("cookie", value, UINT64_MAX, &v);
+    if (!error) {
+        fm->new_cookie = v;
+        fm->modify_cookie = fm->command != OFPFC_ADD;
+    }
+    return error;
+}
+
+/* Flow-mod keywords.  Returns true if 'name' was one (error or not). */
+static bool
+parse_keyword(struct parse_state *ps, const char *name, const char *value,
+              char **error)
+{
+    struct ofp_flow_mod *fm = ps->fm;
+    uint64_t x;
+
+    *error = NULL;
+    if (!strcmp(name, "priority") && ps->priority) {
+        *error = parse_u64_value(name, value, UINT16_MAX, &x);
+        *ps->priority = x;
+        return true;
+    }
+    if (!fm) {
+        return false;
+    }
+    if (!strcmp(name, "table")) {
+        *error = parse_u64_value(name, value, 254, &x);
+        fm->table_id = x;
+    } else if (!strcmp(name, "cookie")) {
+        *error = parse_cookie(ps, value);
+    } else if (!strcmp(name, "idle_timeout")) {
+        *error = parse_u64_value(name, value, UINT16_MAX, &x);
+        fm->idle_timeout = x;
+    } else if (!strcmp(name, "hard_timeout")) {
+        *error = parse_u64_value(name, value, UINT16_MAX, &x);
+        fm->hard_timeout = x;
+    } else if (!strcmp(name, "importance")) {
+        *error = parse_u64_value(name, value, UINT16_MAX, &x);
+        fm->importance = x;
+    } else if (!strcmp(name, "out_port")) {
+        if (!ofp_port_parse(value, ps->port_map, &fm->out_port)) {
+            *error = xasprintf("invalid port '%s' for 'out_port'", value);
+        }
+    } else if (!strcmp(name, "duration") || !strcmp(name, "n_packets")
+               || !strcmp(name, "n_bytes") || !strcmp(name, "idle_age")
+               || !strcmp(name, "hard_age")) {
+        /* Ignored, so that dump-flows output parses back. */
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_flag(struct parse_state *ps, const char *name)
+{
+    if (!ps->fm) {
+        return false;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(flag_names); i++) {
+        if (!strcmp(name, flag_names[i].name)) {
+            ps->fm->flags |= flag_names[i].flag;
+            return true;
+        }
+    }
+    return false;
+}
+
+static const struct shorthand *
+find_shorthand(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(shorthands); i++) {
+        if (!strcmp(name, shorthands[i].name)) {
+            return &shorthands[i];
+        }
+    }
+    return NULL;
+}
+
+static char *
+parse_item(struct parse_state *ps, const char *name, const char *value,
+           bool has_value, size_t name_col, size_t value_col)
+{
+    const struct shorthand *sh = find_shorthand(name);
+    const struct mf_field *mf;
+    union mf_value v, m;
+    char *error;
+
+    if (sh) {
+        if (has_value) {
+            return xasprintf("unexpected value for '%s' at column %zu",
+                             name, value_col);
+        }
+        match_set_dl_type(ps->match, htons(sh->dl_type));
+        if (sh->nw_proto) {
+            match_set_nw_proto(ps->match, sh->nw_proto);
+        }
+        return NULL;
+    }
+    if (!has_value && parse_flag(ps, name)) {
+        return NULL;
+    }
+    if (parse_keyword(ps, name, value, &error)) {
+        return error ? with_col(error, has_value ? value_col : name_col)
+                     : NULL;
+    }
+    mf = mf_from_name(name);
+    if (!mf) {
+        return xasprintf("unknown field '%s' at column %zu", name, name_col);
+    }
+    if (!has_value || !*value) {
+        return xasprintf("missing value for '%s' at column %zu", name,
+                         name_col);
+    }
+    error = mf_parse(mf, value, ps->port_map, &v, &m);
+    if (error) {
+        return with_col(error, value_col);
+    }
+    match_set_field(ps->match, mf, &v, &m);
+    ps->fields = xrealloc(ps->fields, (ps->n_fields + 1) * sizeof *ps->fields);
+    ps->fields[ps->n_fields++] = (struct set_field) {
+        mf, xstrdup(name), name_col
+    };
+    return NULL;
+}
+
+/* Parses the match part: text[0, len). */
+static char *
+parse_match_items(struct parse_state *ps, const char *text, size_t len)
+{
+    size_t i = 0;
+    char *error = NULL;
+
+    while (!error) {
+        size_t name_start, name_end, value_start, value_end;
+        bool has_value = false;
+        char *name, *value;
+
+        while (i < len && is_delim(text[i])) {
+            i++;
+        }
+        if (i >= len) {
+            break;
+        }
+        name_start = i;
+        while (i < len && !is_delim(text[i]) && text[i] != '='
+               && text[i] != ':') {
+            i++;
+        }
+        name_end = i;
+        value_start = value_end = i;
+        if (i < len && (text[i] == '=' || text[i] == ':')) {
+            has_value = true;
+            value_start = ++i;
+            while (i < len && !is_delim(text[i])) {
+                i++;
+            }
+            value_end = i;
+        }
+        if (name_end == name_start) {
+            return xasprintf("missing field name at column %zu",
+                             name_start + 1);
+        }
+        name = xstrndup(text + name_start, name_end - name_start);
+        value = xstrndup(text + value_start, value_end - value_start);
+        error = parse_item(ps, name, value, has_value, name_start + 1,
+                           value_start + 1);
+        free(name);
+        free(value);
+    }
+    if (!error) {
+        error = check_prereqs(ps);
+    }
+    return error;
+}
+
+static void
+free_fields(struct parse_state *ps)
+{
+    for (size_t i = 0; i < ps->n_fields; i++) {
+        free(ps->fields[i].name);
+    }
+    free(ps->fields);
+}
+
+char *
+ofp_parse_flow_mod(struct ofp_flow_mod *fm, const char *text,
+                   enum ofp_flow_mod_command command,
+                   const struct ofp_port_map *port_map)
+{
+    struct parse_state ps = {
+        .fm = fm, .match = &fm->match, .priority = &fm->priority,
+        .command = command, .port_map = port_map,
+    };
+    bool wants_actions = command == OFPFC_ADD || command == OFPFC_MODIFY
+                         || command == OFPFC_MODIFY_STRICT;
+    size_t act_ofs = 0;
+    long act = find_actions(text, &act_ofs);
+    size_t match_len = act < 0 ? strlen(text) : (size_t) act;
+    char *error;
+
+    ofp_flow_mod_init(fm, command);
+    if (wants_actions && act < 0) {
+        return xstrdup("must specify an action");
+    }
+    if (!wants_actions && act >= 0) {
+        return xasprintf("actions are not allowed here at column %ld",
+                         act + 1);
+    }
+    error = parse_match_items(&ps, text, match_len);
+    free_fields(&ps);
+    if (!error && wants_actions) {
+        error = ofpacts_parse(text + act_ofs, port_map, &fm->ofpacts);
+        if (!error) {
+            error = ofpacts_check((const struct ofpact *) (void *)
+                                  fm->ofpacts.data, fm->ofpacts.size,
+                                  &fm->match);
+        }
+        if (error) {
+            char *e = xasprintf("%s (in actions at column %zu)", error,
+                                act_ofs + 1);
+            free(error);
+            error = e;
+        }
+    }
+    if (error) {
+        ofp_flow_mod_release(fm);
+    }
+    return error;
+}
+
+char *
+ofp_parse_match(struct match *match, int *priority, const char *text,
+                const struct ofp_port_map *port_map)
+{
+    struct parse_state ps = {
+        .fm = NULL, .match = match, .priority = priority,
+        .command = OFPFC_ADD, .port_map = port_map,
+    };
+    char *error;
+
+    match_init_catchall(match);
+    if (priority) {
+        *priority = OFP_DEFAULT_PRIORITY;
+    }
+    error = parse_match_items(&ps, text, strlen(text));
+    free_fields(&ps);
+    return error;
+}
+
+/* Formatting. */
+
+static void
+format_flags(struct ds *s, uint16_t flags)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(flag_names); i++) {
+        if (flags & flag_names[i].flag) {
+            ds_put_format(s, "%s ", flag_names[i].name);
+        }
+    }
+}
+
+void
+ofp_format_flow_mod(struct ds *s, const struct ofp_flow_mod *fm,
+                    const struct ofp_port_map *port_map)
+{
+    bool del = fm->command == OFPFC_DELETE
+               || fm->command == OFPFC_DELETE_STRICT;
+    uint8_t default_table = fm->command == OFPFC_ADD ? 0 : OFP_TABLE_ALL;
+    size_t length;
+
+    if (fm->table_id != default_table) {
+        ds_put_format(s, "table=%u, ", fm->table_id);
+    }
+    if (fm->cookie_mask) {
+        ds_put_format(s, "cookie=0x%"PRIx64"/0x%"PRIx64", ", fm->cookie,
+                      fm->cookie_mask);
+    }
+    if (!del && (fm->command == OFPFC_ADD ? fm->new_cookie != 0
+                                          : fm->modify_cookie)) {
+        ds_put_format(s, "cookie=0x%"PRIx64", ", fm->new_cookie);
+    }
+    if (fm->idle_timeout) {
+        ds_put_format(s, "idle_timeout=%"PRIu16", ", fm->idle_timeout);
+    }
+    if (fm->hard_timeout) {
+        ds_put_format(s, "hard_timeout=%"PRIu16", ", fm->hard_timeout);
+    }
+    if (fm->importance) {
+        ds_put_format(s, "importance=%"PRIu16", ", fm->importance);
+    }
+    if (fm->out_port != OFPP_NONE) {
+        ds_put_cstr(s, "out_port=");
+        ofp_port_format(fm->out_port, port_map, s);
+        ds_put_cstr(s, ", ");
+    }
+    format_flags(s, fm->flags);
+    length = s->length;
+    match_format(s, &fm->match, fm->priority, port_map);
+    if (del) {
+        if (s->length == length) {
+            ds_chomp(s, ' ');
+            ds_chomp(s, ',');
+        }
+        return;
+    }
+    if (s->length != length) {
+        ds_put_char(s, ' ');
+    }
+    ds_put_cstr(s, "actions=");
+    ofpacts_format((const struct ofpact *) (const void *) fm->ofpacts.data,
+                   fm->ofpacts.size, port_map, s);
+}
+
+/* "1.234s", "5s", or more decimals when the time is not whole msec (never,
+ * here: durations are in msec). */
+static void
+format_duration(struct ds *s, long long msec)
+{
+    if (msec < 0) {
+        msec = 0;
+    }
+    ds_put_format(s, "%lld", msec / 1000);
+    if (msec % 1000) {
+        ds_put_format(s, ".%03lld", msec % 1000);
+    }
+    ds_put_char(s, 's');
+}
+
+void
+ofp_format_flow_stats(struct ds *s, const struct ofp_flow_stats *fs,
+                      bool show_stats, const struct ofp_port_map *port_map)
+{
+    size_t length;
+
+    ds_put_char(s, ' ');
+    if (show_stats || fs->cookie) {
+        ds_put_format(s, "cookie=0x%"PRIx64", ", fs->cookie);
+    }
+    if (show_stats) {
+        ds_put_cstr(s, "duration=");
+        format_duration(s, fs->duration_msec);
+        ds_put_cstr(s, ", ");
+    }
+    if (show_stats || fs->table_id) {
+        ds_put_format(s, "table=%u, ", fs->table_id);
+    }
+    if (show_stats) {
+        ds_put_format(s, "n_packets=%"PRIu64", ", fs->n_packets);
+        ds_put_format(s, "n_bytes=%"PRIu64", ", fs->n_bytes);
+    }
+    if (fs->idle_timeout) {
+        ds_put_format(s, "idle_timeout=%"PRIu16", ", fs->idle_timeout);
+    }
+    if (fs->hard_timeout) {
+        ds_put_format(s, "hard_timeout=%"PRIu16", ", fs->hard_timeout);
+    }
+    format_flags(s, fs->flags);
+    if (fs->importance) {
+        ds_put_format(s, "importance=%"PRIu16", ", fs->importance);
+    }
+    if (show_stats && fs->idle_age_msec >= 0) {
+        ds_put_format(s, "idle_age=%lld, ", fs->idle_age_msec / 1000);
+    }
+    length = s->length;
+    match_format(s, &fs->match, fs->priority, port_map);
+    if (s->length != length) {
+        ds_put_char(s, ' ');
+    }
+    ds_put_cstr(s, "actions=");
+    ofpacts_format(fs->ofpacts, fs->ofpacts_len, port_map, s);
+}

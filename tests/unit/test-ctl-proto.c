@@ -1,0 +1,1809 @@
+/* Unit tests for lib/ctl-proto (codec), lib/stream (unix sockets) and
+ * lib/json, plus vsctl's argument handling and output (vsctl is run as a
+ * subprocess against a small fake daemon built from the same codec). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl-proto.h"
+#include "ctl-proto-private.h"
+#include "dynamic-string.h"
+#include "errors.h"
+#include "json.h"
+#include "match.h"
+#include "meta-flow.h"
+#include "ofp-flow.h"
+#include "ofp-port-map.h"
+#include "ofpact.h"
+#include "stream.h"
+#include "util.h"
+
+/* ---- Sample messages ----------------------------------------------------- */
+
+static struct ofp_flow_mod *
+sample_fm(int variant)
+{
+    struct ofp_flow_mod *fm = ctl_flow_mod_create(variant == 1 ? OFPFC_ADD
+                                                  : OFPFC_MODIFY_STRICT);
+    struct match *m = &fm->match;
+    struct ofpacts *o = &fm->ofpacts;
+
+    fm->table_id = 3;
+    fm->priority = 1234;
+    fm->cookie = 0x1122334455667788ULL;
+    fm->cookie_mask = UINT64_MAX;
+    fm->new_cookie = 0xabcdef;
+    fm->modify_cookie = true;
+    fm->idle_timeout = 10;
+    fm->hard_timeout = 20;
+    fm->importance = 7;
+    fm->out_port = 5;
+    fm->flags = OFPFF_SEND_FLOW_REM | OFPFF_NO_BYT_COUNTS;
+
+    if (variant == 0) {
+        match_set_in_port(m, 7);
+        match_set_dl_type(m, htons(0x0800));
+        match_set_nw_src_masked(m, htonl(0x0a000000), htonl(0xff000000));
+        match_set_nw_dst_masked(m, htonl(0xc0a80101), UINT32_MAX);
+        match_set_nw_proto(m, 6);
+        match_set_tp_dst_masked(m, htons(80), UINT16_MAX);
+        match_set_tcp_flags_masked(m, htons(0x002), htons(0x012));
+        match_set_ct_state_masked(m, CS_TRACKED | CS_ESTABLISHED,
+                                  CS_TRACKED | CS_ESTABLISHED | CS_NEW);
+        match_set_ct_zone(m, 9);
+        match_set_ct_mark_masked(m, 0x5, 0xf);
+        match_set_reg_masked(m, 3, 0xdead, 0xffff);
+        match_set_metadata_masked(m, 0x0102030405060708ULL, UINT64_MAX);
+        match_set_dl_src(m, (struct eth_addr) { { 0, 1, 2, 3, 4, 5 } });
+        match_set_vlan_tci_masked(m, htons(0x1000 | 10), htons(0x1fff));
+        match_set_nw_tos(m, 0x28);
+        match_set_nw_ecn(m, 2);
+        match_set_nw_ttl(m, 64);
+        match_set_nw_frag_masked(m, 0, FLOW_NW_FRAG_ANY);
+        match_set_pkt_mark_masked(m, 0x77, 0xff);
+
+        ofpact_put_OUTPUT(o)->port = 2;
+        ofpact_put_NORMAL(o);
+        ofpact_put_FLOOD(o);
+        ofpact_put_ALL(o);
+        ofpact_put_IN_PORT(o);
+        ofpact_put_LOCAL(o);
+        struct ofpact_controller *c = (struct ofpact_controller *) (void *)
+            ofpacts_put(o, OFPACT_CONTROLLER, sizeof *c + 3);
+        c->max_len = 128;
+        c->controller_id = 4;
+        c->reason = OFPR_ACTION;
+        c->userdata_len = 3;
+        memcpy(c->userdata, "abc", 3);
+        struct ofpact_resubmit *r = ofpact_put_RESUBMIT(o);
+        r->in_port = OFPP_IN_PORT;
+        r->table_id = 5;
+        r->with_ct_orig = true;
+        ofpact_put_GOTO_TABLE(o)->table_id = 9;
+        struct ofpact_set_field *sf = ofpact_put_SET_FIELD(o);
+        sf->field = mf_from_id(MFF_REG0);
+        sf->value.u32 = 0x12345678;
+        sf->mask.u32 = UINT32_MAX;
+        sf = ofpact_put_LOAD(o);
+        sf->field = mf_from_id(MFF_DL_DST);
+        memset(&sf->value.mac, 0xaa, 6);
+        memset(&sf->mask.mac, 0xff, 6);
+        struct ofpact_move *mv = ofpact_put_MOVE(o);
+        mv->src = (struct mf_subfield) { mf_from_id(MFF_REG1), 0, 16 };
+        mv->dst = (struct mf_subfield) { mf_from_id(MFF_TP_DST), 0, 16 };
+        struct ofpact_output_reg *oreg = ofpact_put_OUTPUT_REG(o);
+        oreg->max_len = 0xffff;
+        oreg->src = (struct mf_subfield) { mf_from_id(MFF_REG2), 0, 16 };
+        ofpact_put_PUSH_VLAN(o)->ethertype = 0x88a8;
+        ofpact_put_POP_VLAN(o)->strip_vlan = true;
+        struct ofpact_vlan_vid *vid = ofpact_put_SET_VLAN_VID(o);
+        vid->vlan_vid = 100;
+        vid->push_vlan_if_needed = true;
+        ofpact_put_SET_VLAN_PCP(o)->vlan_pcp = 5;
+        memset(&ofpact_put_SET_ETH_SRC(o)->mac, 0x11, 6);
+        memset(&ofpact_put_SET_ETH_DST(o)->mac, 0x22, 6);
+        ofpact_put_SET_IPV4_SRC(o)->ipv4 = htonl(0x01020304);
+        ofpact_put_SET_IPV4_DST(o)->ipv4 = htonl(0x05060708);
+        ofpact_put_SET_IP_DSCP(o)->dscp = 0xb8;
+        ofpact_put_SET_IP_ECN(o)->ecn = 1;
+        ofpact_put_SET_IP_TTL(o)->ttl = 17;
+        struct ofpact_l4_port *l4 = ofpact_put_SET_L4_SRC_PORT(o);
+        l4->port = 1000;
+        l4->flow_ip_proto = 6;
+        ofpact_put_SET_L4_DST_PORT(o)->port = 2000;
+        ofpact_put_DEC_TTL(o);
+        ofpact_put_GROUP(o)->group_id = 42;
+        struct ofpact_note *note = (struct ofpact_note *) (void *)
+            ofpacts_put(o, OFPACT_NOTE, sizeof *note + 5);
+        note->length = 5;
+        memcpy(note->data, "\x01\x02\x03\x04\x05", 5);
+        ofpact_put_CT_CLEAR(o);
+    } else {
+        struct in6_addr a, mask;
+        memset(&a, 0x20, sizeof a);
+        memset(&mask, 0xff, sizeof mask);
+        match_set_dl_type(m, htons(0x86dd));
+        match_set_ipv6_src_masked(m, &a, &mask);
+        match_set_nw_proto(m, 58);
+        match_set_recirc_id(m, 99);
+        match_set_dp_hash_masked(m, 0x10, 0xf0);
+
+        size_t ofs = o->size;
+        ofpact_put_CLONE(o);
+        ofpact_put_OUTPUT(o)->port = 3;
+        ofpact_put_DEC_TTL(o);
+        ofpacts_update_len(o, ofs);
+
+        ofs = o->size;
+        struct ofpact_conntrack *ct = ofpact_put_CT(o);
+        ct->flags = NX_CT_F_COMMIT;
+        ct->zone_src = (struct mf_subfield) { mf_from_id(MFF_REG4), 0, 16 };
+        ct->alg = 21;
+        ct->recirc_table = 4;
+        struct ofpact_set_field *sf = ofpact_put_SET_FIELD(o);
+        sf->field = mf_from_id(MFF_CT_MARK);
+        sf->value.u32 = 1;
+        sf->mask.u32 = 1;
+        struct ofpact_nat *nat = ofpact_put_NAT(o);
+        nat->flags = NX_NAT_F_SRC | NX_NAT_F_PERSISTENT;
+        nat->range_af = AF_INET6;
+        memset(&nat->range_addr.ipv6.min, 1, 16);
+        memset(&nat->range_addr.ipv6.max, 2, 16);
+        nat->proto_min = 1000;
+        nat->proto_max = 2000;
+        ofpacts_update_len(o, ofs);
+
+        ofs = o->size;
+        ct = ofpact_put_CT(o);
+        ct->zone_imm = 5;
+        ct->recirc_table = NX_CT_RECIRC_NONE;
+        nat = ofpact_put_NAT(o);
+        nat->flags = NX_NAT_F_DST;
+        nat->range_af = AF_INET;
+        nat->range_addr.ipv4.min = htonl(0x0a000001);
+        nat->range_addr.ipv4.max = htonl(0x0a0000ff);
+        ofpacts_update_len(o, ofs);
+    }
+    return fm;
+}
+
+static struct ofp_flow_stats *
+sample_fs(int variant, struct ofp_flow_mod **fmp)
+{
+    struct ofp_flow_mod *fm = sample_fm(variant);
+    struct ofp_flow_stats *fs = xzalloc(sizeof *fs);
+
+    fs->table_id = 1 + variant;
+    fs->priority = 100 + variant;
+    fs->cookie = 0xfeed;
+    fs->duration_msec = 123456;
+    fs->idle_timeout = 1;
+    fs->hard_timeout = 2;
+    fs->importance = 3;
+    fs->flags = OFPFF_SEND_FLOW_REM;
+    fs->idle_age_msec = variant ? -1 : 5000;
+    fs->n_packets = 1ULL << 40;
+    fs->n_bytes = (1ULL << 50) + 3;
+    fs->match = fm->match;
+    fs->ofpacts = (const struct ofpact *) (void *) fm->ofpacts.data;
+    fs->ofpacts_len = fm->ofpacts.size;
+    *fmp = fm;
+    return fs;
+}
+
+enum { N_SAMPLES = 36 };
+
+/* Builds sample number 'i'.  Returns true if the message ends with a
+ * "rest of the body" field (so a shorter frame may still be valid). */
+static bool
+make_sample(int i, struct ctl_msg *msg)
+{
+    uint32_t xid = 0x1000 + i;
+    struct ctl_port *p;
+    struct ctl_show_bridge *b;
+    struct ofp_flow_mod *fm;
+    struct ofp_flow_stats *fs;
+
+    switch (i) {
+    case 0:
+        ctl_msg_init_hello(msg, xid);
+        return false;
+    case 1:
+        ctl_msg_init_error(msg, xid, CTL_ET_FAILED, -TS_ERR_NO_BRIDGE,
+                           "cannot add port 'p1': no bridge 'br9'");
+        return true;
+    case 2:
+        ctl_msg_init(msg, CTL_ECHO_REQUEST, xid);
+        msg->echo.data = xmemdup("ping\0pong", 9);
+        msg->echo.size = 9;
+        return true;
+    case 3:
+        ctl_msg_init(msg, CTL_ECHO_REPLY, xid);
+        return true;
+    case 4:
+        ctl_msg_init(msg, CTL_BARRIER_REQUEST, xid);
+        return false;
+    case 5:
+        ctl_msg_init(msg, CTL_BARRIER_REPLY, xid);
+        return false;
+    case 6:
+        ctl_msg_init(msg, CTL_OK, xid);
+        return false;
+    case 7:
+        ctl_msg_init(msg, CTL_ADD_BR, xid);
+        msg->br.name = xstrdup("br0");
+        msg->br.flags = CTL_CF_MAY_EXIST;
+        return false;
+    case 8:
+        ctl_msg_init(msg, CTL_DEL_BR, xid);
+        msg->br.name = xstrdup("br-long-name");
+        return false;
+    case 9:
+        ctl_msg_init(msg, CTL_ADD_PORT, xid);
+        msg->port.bridge = xstrdup("br0");
+        msg->port.name = xstrdup("veth0");
+        msg->port.type = xstrdup("afxdp");
+        msg->port.ofport = 12;
+        smap_replace(&msg->port.options, "n_rxq", "2");
+        smap_replace(&msg->port.options, "xdp-mode", "native-with-zerocopy");
+        return false;
+    case 10:
+        ctl_msg_init(msg, CTL_DEL_PORT, xid);
+        msg->port.bridge = xstrdup("br0");
+        msg->port.name = xstrdup("veth0");
+        msg->port.flags = CTL_CF_IF_EXISTS;
+        return false;
+    case 11:
+    case 12:
+        ctl_msg_init(msg, CTL_FLOW_MOD, xid);
+        msg->flow_mod.bridge = xstrdup("br0");
+        msg->flow_mod.fm = sample_fm(i - 11);
+        return false;
+    case 13:
+        ctl_msg_init(msg, CTL_BUNDLE_OPEN, xid);
+        msg->bundle.id = 77;
+        msg->bundle.flags = CTL_BF_ATOMIC;
+        msg->bundle.bridge = xstrdup("br0");
+        return false;
+    case 14:
+        ctl_msg_init(msg, CTL_BUNDLE_ADD, xid);
+        msg->bundle.id = 77;
+        msg->bundle.fm = sample_fm(1);
+        return false;
+    case 15:
+        ctl_msg_init(msg, CTL_BUNDLE_COMMIT, xid);
+        msg->bundle.id = 77;
+        return false;
+    case 16:
+        ctl_msg_init(msg, CTL_BUNDLE_DISCARD, xid);
+        msg->bundle.id = 78;
+        return false;
+    case 17: {
+        ctl_msg_init(msg, CTL_PACKET_OUT, xid);
+        msg->packet_out.bridge = xstrdup("br0");
+        msg->packet_out.in_port = CTL_PORT_NONE;
+        msg->packet_out.packet = xmemdup("\xff\xff\xff\xff\xff\xff\x00\x01"
+                                         "\x02\x03\x04\x05\x08\x06", 14);
+        msg->packet_out.packet_len = 14;
+        struct ofpacts o;
+        ofpacts_init(&o);
+        ofpact_put_OUTPUT(&o)->port = 4;
+        ofpact_put_FLOOD(&o);
+        msg->packet_out.ofpacts = (struct ofpact *) (void *) o.data;
+        msg->packet_out.ofpacts_len = o.size;
+        return true;
+    }
+    case 18:
+        ctl_msg_init(msg, CTL_LOG_LEVEL_REQUEST, xid);
+        msg->log_level.spec = xstrdup("netdev_afxdp:dbg");
+        return false;
+    case 19:
+        ctl_msg_init(msg, CTL_LOG_LEVEL_REPLY, xid);
+        smap_replace(&msg->kv, "ctl_server", "info");
+        smap_replace(&msg->kv, "dpif", "dbg");
+        return false;
+    case 20:
+        ctl_msg_init(msg, CTL_STATUS_REQUEST, xid);
+        return false;
+    case 21:
+        ctl_msg_init(msg, CTL_STATUS_REPLY, xid);
+        smap_replace(&msg->kv, "version", "0.1.0");
+        smap_replace(&msg->kv, "uptime", "12s");
+        return false;
+    case 22:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_LIST_BR, NULL);
+        return false;
+    case 23:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_LIST_PORTS, "br0");
+        return false;
+    case 24:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_SHOW, NULL);
+        return false;
+    case 25:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_DUMP_FLOWS, "br0");
+        msg->mp_request.dump_flows.flags = CTL_DF_STRICT | CTL_DF_NO_STATS;
+        msg->mp_request.dump_flows.filter = sample_fm(0);
+        return false;
+    case 26:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_DUMP_PORTS, "br0");
+        msg->mp_request.port = CTL_PORT_ALL;
+        return false;
+    case 27:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_DUMP_DP_FLOWS, "br0");
+        return false;
+    case 28:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_TRACE, "br0");
+        msg->mp_request.trace.flow = xstrdup("in_port=1,tcp,tp_dst=80");
+        return false;
+    case 29:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_TRACE, "br0");
+        msg->mp_request.trace.in_port = 3;
+        msg->mp_request.trace.packet = xmemdup("0123456789abcdef", 16);
+        msg->mp_request.trace.packet_len = 16;
+        return true;
+    case 30:
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_LIST_BR);
+        ctl_mp_reply_add_bridge(msg, "br0");
+        ctl_mp_reply_add_bridge(msg, "br1");
+        msg->mp_reply.flags = CTL_MPF_MORE;
+        return false;
+    case 31:
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_LIST_PORTS);
+        p = ctl_mp_reply_add_port(msg, "p1", "tap", 1);
+        smap_replace(&p->options, "mtu", "9000");
+        ctl_mp_reply_add_port(msg, "br0", "internal", OFPP_LOCAL);
+        return false;
+    case 32:
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_SHOW);
+        b = ctl_mp_reply_add_show_bridge(msg, "br0");
+        ctl_show_bridge_add_port(b, "br0", "internal", OFPP_LOCAL);
+        p = ctl_show_bridge_add_port(b, "p1", "afpacket", 1);
+        smap_replace(&p->options, "vnet_hdr", "true");
+        ctl_mp_reply_add_show_bridge(msg, "empty");
+        return false;
+    case 33: {
+        struct ofp_flow_mod *fm2;
+        struct ofp_flow_stats *fs2;
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_DUMP_FLOWS);
+        fs = sample_fs(0, &fm);
+        fs2 = sample_fs(1, &fm2);
+        ctl_mp_reply_add_flow(msg, fs);
+        ctl_mp_reply_add_flow(msg, fs2);
+        ctl_flow_mod_free(fm);
+        ctl_flow_mod_free(fm2);
+        free(fs);
+        free(fs2);
+        return false;
+    }
+    case 34: {
+        struct ctl_port_stats ps = {
+            .ofport = 1, .rx_packets = 10, .rx_bytes = 1000,
+            .rx_dropped = 1, .rx_errors = 2, .rx_frame_err = CTL_STAT_UNKNOWN,
+            .rx_over_err = CTL_STAT_UNKNOWN, .rx_crc_err = CTL_STAT_UNKNOWN,
+            .tx_packets = 20, .tx_bytes = 2000, .tx_dropped = 3,
+            .tx_errors = 4, .collisions = CTL_STAT_UNKNOWN,
+            .duration_sec = 5, .duration_nsec = 6,
+        };
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_DUMP_PORTS);
+        ctl_mp_reply_add_port_stats(msg, &ps);
+        ps.ofport = OFPP_LOCAL;
+        ctl_mp_reply_add_port_stats(msg, &ps);
+        return false;
+    }
+    case 35:
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_DUMP_DP_FLOWS);
+        ctl_mp_reply_add_dp_flow(msg, "recirc_id(0),in_port(1),eth_type(0x0800)",
+                                 "2", 5, 500, 1234, 0x12);
+        ctl_mp_reply_add_dp_flow(msg, "in_port(2)", "drop", 0, 0, -1, 0);
+        return false;
+    default:
+        cr_assert_fail("no sample %d", i);
+        return false;
+    }
+}
+
+/* ---- Comparison --------------------------------------------------------- */
+
+static void
+assert_str_eq(const char *a, const char *b)
+{
+    cr_assert(a && b, "NULL string");
+    cr_assert_str_eq(a, b);
+}
+
+static void
+assert_smap_eq(const struct smap *a, const struct smap *b)
+{
+    cr_assert_eq(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_str_eq(a->entries[i].key, b->entries[i].key);
+        assert_str_eq(a->entries[i].value, b->entries[i].value);
+    }
+}
+
+static void
+assert_port_eq(const struct ctl_port *a, const struct ctl_port *b)
+{
+    assert_str_eq(a->name, b->name);
+    assert_str_eq(a->type, b->type);
+    cr_assert_eq(a->ofport, b->ofport);
+    assert_smap_eq(&a->options, &b->options);
+}
+
+static void
+assert_fm_eq(const struct ofp_flow_mod *a, const struct ofp_flow_mod *b)
+{
+    cr_assert(a && b);
+    cr_assert_eq(a->command, b->command);
+    cr_assert_eq(a->table_id, b->table_id);
+    cr_assert_eq(a->priority, b->priority);
+    cr_assert_eq(a->cookie, b->cookie);
+    cr_assert_eq(a->cookie_mask, b->cookie_mask);
+    cr_assert_eq(a->new_cookie, b->new_cookie);
+    cr_assert_eq(a->modify_cookie, b->modify_cookie);
+    cr_assert_eq(a->idle_timeout, b->idle_timeout);
+    cr_assert_eq(a->hard_timeout, b->hard_timeout);
+    cr_assert_eq(a->importance, b->importance);
+    cr_assert_eq(a->out_port, b->out_port);
+    cr_assert_eq(a->flags, b->flags);
+    cr_assert(match_equal(&a->match, &b->match), "matches differ");
+    cr_assert(ofpacts_equal((const struct ofpact *) (void *) a->ofpacts.data,
+                            a->ofpacts.size,
+                            (const struct ofpact *) (void *) b->ofpacts.data,
+                            b->ofpacts.size), "actions differ");
+}
+
+static void
+assert_fs_eq(const struct ofp_flow_stats *a, const struct ofp_flow_stats *b)
+{
+    cr_assert_eq(a->table_id, b->table_id);
+    cr_assert_eq(a->priority, b->priority);
+    cr_assert_eq(a->cookie, b->cookie);
+    cr_assert_eq(a->duration_msec, b->duration_msec);
+    cr_assert_eq(a->idle_timeout, b->idle_timeout);
+    cr_assert_eq(a->hard_timeout, b->hard_timeout);
+    cr_assert_eq(a->importance, b->importance);
+    cr_assert_eq(a->flags, b->flags);
+    cr_assert_eq(a->idle_age_msec, b->idle_age_msec);
+    cr_assert_eq(a->n_packets, b->n_packets);
+    cr_assert_eq(a->n_bytes, b->n_bytes);
+    cr_assert(match_equal(&a->match, &b->match), "matches differ");
+    cr_assert(ofpacts_equal(a->ofpacts, a->ofpacts_len, b->ofpacts,
+                            b->ofpacts_len), "actions differ");
+}
+
+static void
+assert_mp_reply_eq(const struct ctl_mp_reply *a, const struct ctl_mp_reply *b)
+{
+    cr_assert_eq(a->mp_type, b->mp_type);
+    cr_assert_eq(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        switch (a->mp_type) {
+        case CTL_MP_LIST_BR:
+            assert_str_eq(a->bridges[i], b->bridges[i]);
+            break;
+        case CTL_MP_LIST_PORTS:
+            assert_port_eq(&a->ports[i], &b->ports[i]);
+            break;
+        case CTL_MP_SHOW:
+            assert_str_eq(a->show[i].name, b->show[i].name);
+            cr_assert_eq(a->show[i].n_ports, b->show[i].n_ports);
+            for (size_t j = 0; j < a->show[i].n_ports; j++) {
+                assert_port_eq(&a->show[i].ports[j], &b->show[i].ports[j]);
+            }
+            break;
+        case CTL_MP_DUMP_FLOWS:
+            assert_fs_eq(a->flows[i], b->flows[i]);
+            break;
+        case CTL_MP_DUMP_PORTS:
+            {
+                const struct ctl_port_stats *x = &a->port_stats[i];
+                const struct ctl_port_stats *y = &b->port_stats[i];
+                cr_assert(x->ofport == y->ofport
+                          && x->rx_packets == y->rx_packets
+                          && x->rx_bytes == y->rx_bytes
+                          && x->rx_dropped == y->rx_dropped
+                          && x->rx_errors == y->rx_errors
+                          && x->rx_frame_err == y->rx_frame_err
+                          && x->rx_over_err == y->rx_over_err
+                          && x->rx_crc_err == y->rx_crc_err
+                          && x->tx_packets == y->tx_packets
+                          && x->tx_bytes == y->tx_bytes
+                          && x->tx_dropped == y->tx_dropped
+                          && x->tx_errors == y->tx_errors
+                          && x->collisions == y->collisions
+                          && x->duration_sec == y->duration_sec
+                          && x->duration_nsec == y->duration_nsec);
+            }
+            break;
+        case CTL_MP_DUMP_DP_FLOWS:
+            assert_str_eq(a->dp_flows[i].match, b->dp_flows[i].match);
+            assert_str_eq(a->dp_flows[i].actions, b->dp_flows[i].actions);
+            cr_assert_eq(a->dp_flows[i].n_packets, b->dp_flows[i].n_packets);
+            cr_assert_eq(a->dp_flows[i].n_bytes, b->dp_flows[i].n_bytes);
+            cr_assert_eq(a->dp_flows[i].used_msec, b->dp_flows[i].used_msec);
+            cr_assert_eq(a->dp_flows[i].tcp_flags, b->dp_flows[i].tcp_flags);
+            break;
+        case CTL_MP_TRACE:
+            break;
+        default:
+            cr_assert_fail("bad mp type");
+        }
+    }
+    if (a->mp_type == CTL_MP_TRACE) {
+        cr_assert(!memcmp(a->text, b->text, a->n));
+    }
+}
+
+static void
+assert_msg_eq(const struct ctl_msg *a, const struct ctl_msg *b)
+{
+    cr_assert_eq(a->type, b->type);
+    cr_assert_eq(a->xid, b->xid);
+    cr_assert_eq(a->version, b->version);
+    switch (a->type) {
+    case CTL_HELLO:
+        cr_assert_eq(a->hello.version_bitmap, b->hello.version_bitmap);
+        break;
+    case CTL_ERROR:
+        cr_assert_eq(a->error.type, b->error.type);
+        cr_assert_eq(a->error.code, b->error.code);
+        assert_str_eq(a->error.text, b->error.text);
+        break;
+    case CTL_ECHO_REQUEST:
+    case CTL_ECHO_REPLY:
+        cr_assert_eq(a->echo.size, b->echo.size);
+        cr_assert(!a->echo.size
+                  || !memcmp(a->echo.data, b->echo.data, a->echo.size));
+        break;
+    case CTL_ADD_BR:
+    case CTL_DEL_BR:
+        assert_str_eq(a->br.name, b->br.name);
+        cr_assert_eq(a->br.flags, b->br.flags);
+        break;
+    case CTL_ADD_PORT:
+        assert_str_eq(a->port.type, b->port.type);
+        cr_assert_eq(a->port.ofport, b->port.ofport);
+        assert_smap_eq(&a->port.options, &b->port.options);
+        /* fall through */
+    case CTL_DEL_PORT:
+        assert_str_eq(a->port.bridge, b->port.bridge);
+        assert_str_eq(a->port.name, b->port.name);
+        cr_assert_eq(a->port.flags, b->port.flags);
+        break;
+    case CTL_FLOW_MOD:
+        assert_str_eq(a->flow_mod.bridge, b->flow_mod.bridge);
+        assert_fm_eq(a->flow_mod.fm, b->flow_mod.fm);
+        break;
+    case CTL_BUNDLE_OPEN:
+        assert_str_eq(a->bundle.bridge, b->bundle.bridge);
+        cr_assert_eq(a->bundle.flags, b->bundle.flags);
+        /* fall through */
+    case CTL_BUNDLE_COMMIT:
+    case CTL_BUNDLE_DISCARD:
+        cr_assert_eq(a->bundle.id, b->bundle.id);
+        break;
+    case CTL_BUNDLE_ADD:
+        cr_assert_eq(a->bundle.id, b->bundle.id);
+        assert_fm_eq(a->bundle.fm, b->bundle.fm);
+        break;
+    case CTL_PACKET_OUT:
+        assert_str_eq(a->packet_out.bridge, b->packet_out.bridge);
+        cr_assert_eq(a->packet_out.in_port, b->packet_out.in_port);
+        cr_assert_eq(a->packet_out.packet_len, b->packet_out.packet_len);
+        cr_assert(!memcmp(a->packet_out.packet, b->packet_out.packet,
+                          a->packet_out.packet_len));
+        cr_assert(ofpacts_equal(a->packet_out.ofpacts,
+                                a->packet_out.ofpacts_len,
+                                b->packet_out.ofpacts,
+                                b->packet_out.ofpacts_len));
+        break;
+    case CTL_LOG_LEVEL_REQUEST:
+        assert_str_eq(a->log_level.spec, b->log_level.spec);
+        break;
+    case CTL_LOG_LEVEL_REPLY:
+    case CTL_STATUS_REPLY:
+        assert_smap_eq(&a->kv, &b->kv);
+        break;
+    case CTL_MULTIPART_REQUEST: {
+        const struct ctl_mp_request *x = &a->mp_request, *y = &b->mp_request;
+        cr_assert_eq(x->mp_type, y->mp_type);
+        if (x->bridge || y->bridge) {
+            assert_str_eq(x->bridge, y->bridge);
+        }
+        if (x->mp_type == CTL_MP_DUMP_PORTS) {
+            cr_assert_eq(x->port, y->port);
+        } else if (x->mp_type == CTL_MP_DUMP_FLOWS) {
+            cr_assert_eq(x->dump_flows.flags, y->dump_flows.flags);
+            assert_fm_eq(x->dump_flows.filter, y->dump_flows.filter);
+        } else if (x->mp_type == CTL_MP_TRACE) {
+            cr_assert_eq(!x->trace.flow, !y->trace.flow);
+            if (x->trace.flow) {
+                assert_str_eq(x->trace.flow, y->trace.flow);
+            } else {
+                cr_assert_eq(x->trace.in_port, y->trace.in_port);
+                cr_assert_eq(x->trace.packet_len, y->trace.packet_len);
+                cr_assert(!memcmp(x->trace.packet, y->trace.packet,
+                                  x->trace.packet_len));
+            }
+        }
+        break;
+    }
+    case CTL_MULTIPART_REPLY:
+        cr_assert_eq(a->mp_reply.flags, b->mp_reply.flags);
+        assert_mp_reply_eq(&a->mp_reply, &b->mp_reply);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- Round trips ------------------------------------------------------- */
+
+static void
+encode_ok(const struct ctl_msg *msg, struct ds *out)
+{
+    int err = ctl_msg_encode(msg, out);
+    cr_assert_eq(err, 0, "encoding %s failed: %s", ctl_type_name(msg->type),
+                 ts_strerror(err));
+}
+
+Test(ctl_proto, round_trip_every_message)
+{
+    bool seen_type[256] = { false };
+    bool seen_req[256] = { false }, seen_rep[256] = { false };
+
+    for (int i = 0; i < N_SAMPLES; i++) {
+        struct ctl_msg msg, back;
+        struct ds a = DS_EMPTY_INITIALIZER, b = DS_EMPTY_INITIALIZER;
+        char *err = NULL;
+
+        make_sample(i, &msg);
+        seen_type[msg.type] = true;
+        if (msg.type == CTL_MULTIPART_REQUEST) {
+            seen_req[msg.mp_request.mp_type] = true;
+        } else if (msg.type == CTL_MULTIPART_REPLY) {
+            seen_rep[msg.mp_reply.mp_type] = true;
+        }
+        encode_ok(&msg, &a);
+        cr_assert_eq(a.length, ((uint8_t) a.string[2] << 8
+                                | (uint8_t) a.string[3]));
+        int r = ctl_msg_decode(a.string, a.length, &back, &err);
+        cr_assert_eq(r, 0, "sample %d (%s): %s", i, ctl_type_name(msg.type),
+                     err ? err : "");
+        assert_msg_eq(&msg, &back);
+        encode_ok(&back, &b);
+        cr_assert_eq(a.length, b.length);
+        cr_assert(!memcmp(a.string, b.string, a.length),
+                  "sample %d re-encodes differently", i);
+        ctl_msg_release(&msg);
+        ctl_msg_release(&back);
+        ds_destroy(&a);
+        ds_destroy(&b);
+    }
+    /* Every type and multipart kind is covered (trace replies are covered
+     * by the multipart split test). */
+    for (int t = 0; t < 256; t++) {
+        if (ctl_type_is_valid(t)) {
+            cr_assert(seen_type[t], "no sample for %s", ctl_type_name(t));
+        }
+        if (strcmp(ctl_mp_type_name(t), "UNKNOWN")) {
+            cr_assert(seen_req[t], "no request sample for %s",
+                      ctl_mp_type_name(t));
+            cr_assert(seen_rep[t] || t == CTL_MP_TRACE,
+                      "no reply sample for %s", ctl_mp_type_name(t));
+        }
+    }
+}
+
+Test(ctl_proto, truncated_at_every_length)
+{
+    for (int i = 0; i < N_SAMPLES; i++) {
+        struct ctl_msg msg;
+        struct ds a = DS_EMPTY_INITIALIZER;
+        bool has_tail = make_sample(i, &msg);
+
+        encode_ok(&msg, &a);
+        for (size_t len = 0; len < a.length; len++) {
+            uint8_t *buf = xmemdup(a.string, len ? len : 1);
+            struct ctl_msg back;
+            char *err = NULL;
+
+            /* Header length consistent with the truncated size, so the
+             * body parser itself must notice. */
+            if (len >= 4) {
+                buf[2] = len >> 8;
+                buf[3] = len;
+            }
+            int r = ctl_msg_decode(buf, len, &back, &err);
+            if (r) {
+                cr_assert(err && *err, "sample %d len %zu: no message", i,
+                          len);
+                cr_assert(r == -TS_ERR_PROTO, "sample %d len %zu: %d", i,
+                          len, r);
+                /* The message is zeroed on failure. */
+                cr_assert_eq(back.type, 0);
+            } else {
+                cr_assert(has_tail || (i == 0 && len >= CTL_HEADER_LEN),
+                          "sample %d (%s) decoded at %zu of %zu bytes", i,
+                          ctl_type_name(msg.type), len, a.length);
+                ctl_msg_release(&back);
+            }
+            free(err);
+            free(buf);
+        }
+        ctl_msg_release(&msg);
+        ds_destroy(&a);
+    }
+}
+
+Test(ctl_proto, header_length_mismatch)
+{
+    struct ctl_msg msg, back;
+    struct ds a = DS_EMPTY_INITIALIZER;
+    char *err;
+
+    make_sample(9, &msg);
+    encode_ok(&msg, &a);
+    cr_assert_eq(ctl_msg_decode(a.string, a.length - 1, &back, &err),
+                 -TS_ERR_PROTO);
+    cr_assert(strstr(err, "header length"), "%s", err);
+    free(err);
+    ds_put_char(&a, 0);
+    cr_assert_eq(ctl_msg_decode(a.string, a.length, &back, &err),
+                 -TS_ERR_PROTO);
+    free(err);
+    /* Trailing bytes inside the stated length. */
+    a.string[3]++;
+    cr_assert_eq(ctl_msg_decode(a.string, a.length, &back, &err),
+                 -TS_ERR_PROTO);
+    cr_assert(strstr(err, "trailing"), "%s", err);
+    free(err);
+    ctl_msg_release(&msg);
+    ds_destroy(&a);
+}
+
+/* Decodes 'len' bytes; if that works, the message must re-encode and
+ * decode again to the same bytes. */
+static void
+decode_any(const uint8_t *buf, size_t len)
+{
+    struct ctl_msg msg;
+    char *err = NULL;
+
+    int r = ctl_msg_decode(buf, len, &msg, &err);
+    if (r) {
+        cr_assert(err != NULL);
+        free(err);
+        return;
+    }
+    struct ds a = DS_EMPTY_INITIALIZER, b = DS_EMPTY_INITIALIZER;
+    struct ctl_msg again;
+    encode_ok(&msg, &a);
+    cr_assert_eq(ctl_msg_decode(a.string, a.length, &again, NULL), 0);
+    encode_ok(&again, &b);
+    cr_assert(a.length == b.length && !memcmp(a.string, b.string, a.length));
+    ctl_msg_release(&msg);
+    ctl_msg_release(&again);
+    ds_destroy(&a);
+    ds_destroy(&b);
+}
+
+Test(ctl_proto, random_bytes)
+{
+    srandom(12345);
+    uint8_t buf[512];
+    for (int iter = 0; iter < 200000; iter++) {
+        size_t len = random() % sizeof buf;
+        for (size_t i = 0; i < len; i++) {
+            buf[i] = random();
+        }
+        if (len >= 8 && (iter & 1)) {
+            /* Make the header plausible so the body parsers run. */
+            static const uint8_t types[] = {
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 19, 32, 33, 34, 35,
+                36, 48, 64, 65, 66, 67,
+            };
+            buf[0] = CTL_VERSION;
+            buf[1] = types[random() % sizeof types];
+            buf[2] = len >> 8;
+            buf[3] = len;
+        }
+        decode_any(buf, len);
+    }
+}
+
+Test(ctl_proto, mutated_messages)
+{
+    srandom(54321);
+    for (int i = 0; i < N_SAMPLES; i++) {
+        struct ctl_msg msg;
+        struct ds a = DS_EMPTY_INITIALIZER;
+
+        make_sample(i, &msg);
+        encode_ok(&msg, &a);
+        for (int iter = 0; iter < 3000; iter++) {
+            uint8_t *buf = xmemdup(a.string, a.length);
+            int n_flips = 1 + random() % 4;
+            for (int k = 0; k < n_flips; k++) {
+                size_t pos = CTL_HEADER_LEN
+                             + random() % (a.length - CTL_HEADER_LEN + 1);
+                if (pos < a.length) {
+                    buf[pos] ^= 1u << (random() % 8);
+                }
+            }
+            decode_any(buf, a.length);
+            free(buf);
+        }
+        ctl_msg_release(&msg);
+        ds_destroy(&a);
+    }
+}
+
+Test(ctl_proto, oversize)
+{
+    struct ctl_msg msg, back;
+    struct ds out = DS_EMPTY_INITIALIZER;
+    char *err;
+
+    ctl_msg_init(&msg, CTL_ADD_PORT, 1);
+    msg.port.bridge = xstrdup("br0");
+    msg.port.name = xstrdup("p");
+    msg.port.type = xstrdup("");
+    for (int i = 0; i < 5000; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "key%d", i);
+        smap_replace(&msg.port.options, key, "valuevalue");
+    }
+    ds_put_cstr(&out, "keep");
+    cr_assert_eq(ctl_msg_encode(&msg, &out), -TS_ERR_TOO_BIG);
+    cr_assert_eq(out.length, 4, "output changed on error");
+    ctl_msg_release(&msg);
+
+    uint8_t *big = xzalloc(70000);
+    big[0] = CTL_VERSION;
+    big[1] = CTL_ECHO_REQUEST;
+    big[2] = big[3] = 0xff;
+    cr_assert_eq(ctl_msg_decode(big, 70000, &back, &err), -TS_ERR_TOO_BIG);
+    free(err);
+    /* The largest legal message decodes. */
+    cr_assert_eq(ctl_msg_decode(big, 65535, &back, &err), 0);
+    cr_assert_eq(back.echo.size, 65535 - 8);
+    ctl_msg_release(&back);
+    free(big);
+    ds_destroy(&out);
+}
+
+/* Finds the offset of the first match TLV in an encoded FLOW_MOD for
+ * bridge "br0": header 8 + string 2+3 + fixed part 48. */
+#define FM_TLV_OFS (8 + 5 + 48)
+
+Test(ctl_proto, bad_tlv_lengths)
+{
+    struct ctl_msg msg, back;
+    struct ds a = DS_EMPTY_INITIALIZER;
+    static const uint16_t bad_lens[] = { 0, 1, 3, 4, 5, 0x7fff, 0xffff };
+
+    make_sample(11, &msg);
+    encode_ok(&msg, &a);
+    for (size_t i = 0; i < ARRAY_SIZE(bad_lens); i++) {
+        uint8_t *buf = xmemdup(a.string, a.length);
+        char *err = NULL;
+        buf[FM_TLV_OFS + 2] = bad_lens[i] >> 8;
+        buf[FM_TLV_OFS + 3] = bad_lens[i];
+        cr_assert_eq(ctl_msg_decode(buf, a.length, &back, &err),
+                     -TS_ERR_PROTO, "TLV length %u accepted", bad_lens[i]);
+        cr_assert(strstr(err, "FLOW_MOD"), "%s", err);
+        free(err);
+        free(buf);
+    }
+
+    /* Unknown field id. */
+    uint8_t *buf = xmemdup(a.string, a.length);
+    char *err = NULL;
+    buf[FM_TLV_OFS] = 0x7f;
+    cr_assert_eq(ctl_msg_decode(buf, a.length, &back, &err), -TS_ERR_PROTO);
+    cr_assert(strstr(err, "unknown match field"), "%s", err);
+    free(err);
+    free(buf);
+
+    /* Match length pointing past the end. */
+    buf = xmemdup(a.string, a.length);
+    buf[8 + 5 + 44] = 0xff;
+    cr_assert_eq(ctl_msg_decode(buf, a.length, &back, &err), -TS_ERR_PROTO);
+    cr_assert(strstr(err, "truncated match"), "%s", err);
+    free(err);
+    free(buf);
+
+    ctl_msg_release(&msg);
+    ds_destroy(&a);
+}
+
+Test(ctl_proto, deep_nesting_refused)
+{
+    /* clone(clone(clone(clone(clone(clone(output)))))) by hand. */
+    struct ctl_msg msg, back;
+    struct ds a = DS_EMPTY_INITIALIZER;
+    struct ofp_flow_mod *fm = ctl_flow_mod_create(OFPFC_ADD);
+    size_t ofs[8];
+    int depth = CTL_MAX_NESTING + 2;
+
+    for (int i = 0; i < depth; i++) {
+        ofs[i] = fm->ofpacts.size;
+        ofpact_put_CLONE(&fm->ofpacts);
+    }
+    ofpact_put_OUTPUT(&fm->ofpacts)->port = 1;
+    for (int i = depth - 1; i >= 0; i--) {
+        ofpacts_update_len(&fm->ofpacts, ofs[i]);
+    }
+    ctl_msg_init(&msg, CTL_FLOW_MOD, 1);
+    msg.flow_mod.bridge = xstrdup("br0");
+    msg.flow_mod.fm = fm;
+    cr_assert_eq(ctl_msg_encode(&msg, &a), -EINVAL);
+    ctl_msg_release(&msg);
+    ds_destroy(&a);
+    (void) back;
+}
+
+Test(ctl_proto, multipart_split_and_merge)
+{
+    struct ctl_msg big;
+    struct ds out = DS_EMPTY_INITIALIZER;
+
+    /* Port stats: 3000 x 112 bytes needs several frames. */
+    ctl_msg_init_mp_reply(&big, 9, CTL_MP_DUMP_PORTS);
+    for (uint32_t i = 1; i <= 3000; i++) {
+        struct ctl_port_stats ps = { .ofport = i, .rx_packets = i * 3 };
+        ctl_mp_reply_add_port_stats(&big, &ps);
+    }
+    cr_assert_eq(ctl_msg_encode(&big, &out), -TS_ERR_TOO_BIG);
+    cr_assert_eq(ctl_msg_encode_multipart(&big, true, &out), 0);
+
+    struct ctl_msg total;
+    ctl_msg_init_mp_reply(&total, 9, CTL_MP_DUMP_PORTS);
+    size_t ofs = 0, n_frames = 0;
+    bool more = true;
+    while (ofs < out.length) {
+        uint8_t v, t;
+        uint32_t xid;
+        int len = ctl_peek_header(out.string + ofs, out.length - ofs, &v, &t,
+                                  &xid);
+        struct ctl_msg part;
+        cr_assert(len > 0 && len <= CTL_MAX_MSG_LEN);
+        cr_assert(more, "frame after the last one");
+        cr_assert_eq(ctl_msg_decode(out.string + ofs, len, &part, NULL), 0);
+        cr_assert_eq(part.xid, 9);
+        more = part.mp_reply.flags & CTL_MPF_MORE;
+        cr_assert_eq(ctl_mp_reply_append(&total, &part), 0);
+        ctl_msg_release(&part);
+        ofs += len;
+        n_frames++;
+    }
+    cr_assert(!more);
+    cr_assert_geq(n_frames, 6);
+    big.mp_reply.flags = total.mp_reply.flags;
+    assert_mp_reply_eq(&big.mp_reply, &total.mp_reply);
+    ctl_msg_release(&total);
+    ctl_msg_release(&big);
+
+    /* SHOW with one bridge of 8000 ports: continued across frames and
+     * merged back into one bridge. */
+    ds_clear(&out);
+    ctl_msg_init_mp_reply(&big, 10, CTL_MP_SHOW);
+    ctl_mp_reply_add_show_bridge(&big, "br0");
+    struct ctl_show_bridge *b = ctl_mp_reply_add_show_bridge(&big, "br1");
+    for (int i = 0; i < 8000; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "port%d", i);
+        ctl_show_bridge_add_port(b, name, "tap", i + 1);
+    }
+    ctl_mp_reply_add_show_bridge(&big, "br2");
+    cr_assert_eq(ctl_msg_encode_multipart(&big, false, &out), 0);
+    ctl_msg_init_mp_reply(&total, 10, CTL_MP_SHOW);
+    n_frames = 0;
+    for (ofs = 0; ofs < out.length; n_frames++) {
+        uint8_t v, t;
+        uint32_t xid;
+        int len = ctl_peek_header(out.string + ofs, out.length - ofs, &v, &t,
+                                  &xid);
+        struct ctl_msg part;
+        cr_assert_eq(ctl_msg_decode(out.string + ofs, len, &part, NULL), 0);
+        /* last = false: every frame says MORE. */
+        cr_assert(part.mp_reply.flags & CTL_MPF_MORE);
+        cr_assert_eq(ctl_mp_reply_append(&total, &part), 0);
+        ctl_msg_release(&part);
+        ofs += len;
+    }
+    cr_assert_geq(n_frames, 2);
+    big.mp_reply.flags = total.mp_reply.flags;
+    assert_mp_reply_eq(&big.mp_reply, &total.mp_reply);
+    ctl_msg_release(&total);
+    ctl_msg_release(&big);
+
+    /* Trace text of 200 kB. */
+    ds_clear(&out);
+    ctl_msg_init_mp_reply(&big, 11, CTL_MP_TRACE);
+    char *text = xmalloc(200001);
+    for (int i = 0; i < 200000; i++) {
+        text[i] = 'a' + i % 26;
+    }
+    text[200000] = '\0';
+    ctl_mp_reply_add_text(&big, text);
+    cr_assert_eq(ctl_msg_encode_multipart(&big, true, &out), 0);
+    ctl_msg_init_mp_reply(&total, 11, CTL_MP_TRACE);
+    for (ofs = 0; ofs < out.length;) {
+        uint8_t v, t;
+        uint32_t xid;
+        int len = ctl_peek_header(out.string + ofs, out.length - ofs, &v, &t,
+                                  &xid);
+        struct ctl_msg part;
+        cr_assert_eq(ctl_msg_decode(out.string + ofs, len, &part, NULL), 0);
+        cr_assert_eq(ctl_mp_reply_append(&total, &part), 0);
+        ctl_msg_release(&part);
+        ofs += len;
+    }
+    cr_assert_eq(total.mp_reply.n, 200000);
+    cr_assert_str_eq(total.mp_reply.text, text);
+    free(text);
+    ctl_msg_release(&total);
+    ctl_msg_release(&big);
+
+    /* An empty final slice is one frame without MORE. */
+    ds_clear(&out);
+    ctl_msg_init_mp_reply(&big, 12, CTL_MP_DUMP_FLOWS);
+    cr_assert_eq(ctl_msg_encode_multipart(&big, true, &out), 0);
+    struct ctl_msg part;
+    cr_assert_eq(ctl_msg_decode(out.string, out.length, &part, NULL), 0);
+    cr_assert_eq(part.mp_reply.flags, 0);
+    cr_assert_eq(part.mp_reply.n, 0);
+    ctl_msg_release(&part);
+    ctl_msg_release(&big);
+
+    /* Kind mismatch. */
+    ctl_msg_init_mp_reply(&big, 1, CTL_MP_LIST_BR);
+    ctl_msg_init_mp_reply(&part, 1, CTL_MP_LIST_PORTS);
+    cr_assert_eq(ctl_mp_reply_append(&big, &part), -TS_ERR_PROTO);
+    ctl_msg_release(&big);
+    ctl_msg_release(&part);
+    ds_destroy(&out);
+}
+
+Test(ctl_proto, version_negotiation)
+{
+    struct ctl_msg ours, peer, back;
+    struct ds a = DS_EMPTY_INITIALIZER;
+    char *err;
+
+    ctl_msg_init_hello(&ours, 0);
+    cr_assert_eq(ctl_hello_negotiate(&ours), CTL_VERSION);
+
+    /* A future peer that speaks 1..3: version 1 wins. */
+    ctl_msg_init(&peer, CTL_HELLO, 0);
+    peer.version = 3;
+    peer.hello.version_bitmap = (1 << 1) | (1 << 2) | (1 << 3);
+    encode_ok(&peer, &a);
+    cr_assert_eq(ctl_msg_decode(a.string, a.length, &back, NULL), 0);
+    cr_assert_eq(back.version, 3);
+    cr_assert_eq(ctl_hello_negotiate(&back), 1);
+
+    /* A peer that speaks only 2 and 3. */
+    back.hello.version_bitmap = (1 << 2) | (1 << 3);
+    cr_assert_eq(ctl_hello_negotiate(&back), -TS_ERR_VERSION);
+    /* No bitmap: header version 5 means 1..5. */
+    back.hello.version_bitmap = 0;
+    back.version = 5;
+    cr_assert_eq(ctl_hello_negotiate(&back), 1);
+    ctl_msg_release(&back);
+
+    /* Non-HELLO at another version. */
+    ds_clear(&a);
+    ctl_msg_init(&peer, CTL_OK, 0);
+    peer.version = 2;
+    encode_ok(&peer, &a);
+    cr_assert_eq(ctl_msg_decode(a.string, a.length, &back, &err),
+                 -TS_ERR_VERSION);
+    cr_assert(strstr(err, "version 2"), "%s", err);
+    free(err);
+    ds_destroy(&a);
+}
+
+Test(ctl_proto, error_helpers)
+{
+    struct ctl_msg msg;
+
+    ctl_msg_init_error(&msg, 5, CTL_ET_FAILED, -ENOENT, "no such %s", "x");
+    cr_assert_eq(msg.error.code, ENOENT);
+    cr_assert_str_eq(msg.error.text, "no such x");
+    ctl_msg_release(&msg);
+    cr_assert_str_eq(ctl_type_name(CTL_ADD_PORT), "ADD_PORT");
+    cr_assert_str_eq(ctl_type_name(200), "UNKNOWN");
+    cr_assert(!ctl_type_is_valid(9));
+    ctl_msg_release(NULL);
+}
+
+/* ---- Streams ------------------------------------------------------------ */
+
+static char *
+tmp_sock_path(const char *name)
+{
+    return xasprintf("/tmp/h6a-test-%d-%s.sock", (int) getpid(), name);
+}
+
+Test(stream, connect_missing)
+{
+    struct stream *s;
+    char *err;
+    int r = stream_open("unix:/nonexistent/dir/x.ctl", 1000, &s, &err);
+
+    cr_assert_eq(r, -ENOENT);
+    cr_assert_str_eq(err, "cannot connect to 'unix:/nonexistent/dir/x.ctl': "
+                     "No such file or directory");
+    free(err);
+    r = stream_open("tcp:1.2.3.4:5", 1000, &s, &err);
+    cr_assert_lt(r, 0);
+    free(err);
+    cr_assert(!stream_target_is_valid("tcp:1.2.3.4:5"));
+    cr_assert(stream_target_is_valid("unix:/x"));
+}
+
+Test(stream, frames_across_partial_writes)
+{
+    char *path = tmp_sock_path("frames");
+    char *target = xasprintf("unix:%s", path);
+    struct stream_listener *l;
+    struct stream *client, *server;
+    char *err;
+    struct stat st;
+
+    cr_assert_eq(stream_listen(target, 0600, &l, &err), 0);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+
+    /* A second listener on a live socket fails. */
+    struct stream_listener *l2;
+    cr_assert_eq(stream_listen(target, 0600, &l2, &err), -EADDRINUSE);
+    free(err);
+
+    /* That probe left a connection behind; it reads as closed. */
+    struct stream *probe;
+    const uint8_t *frame;
+    size_t len;
+    cr_assert_eq(stream_accept(l, &probe), 0);
+    cr_assert_eq(stream_recv_frame_block(probe, time_msec() + 2000, &frame,
+                                         &len), -EPIPE);
+    stream_close(probe);
+    cr_assert_eq(stream_accept(l, &probe), -EAGAIN);
+    cr_assert_eq(stream_open(target, 1000, &client, &err), 0);
+    cr_assert_eq(stream_accept(l, &server), 0);
+
+    /* Three frames written one byte at a time from a raw descriptor. */
+    struct ds frames = DS_EMPTY_INITIALIZER;
+    for (int i = 0; i < 3; i++) {
+        struct ctl_msg m;
+        ctl_msg_init(&m, CTL_ECHO_REQUEST, i);
+        m.echo.size = 100 * i;
+        m.echo.data = m.echo.size ? xzalloc(m.echo.size) : NULL;
+        encode_ok(&m, &frames);
+        ctl_msg_release(&m);
+    }
+    /* Written 7 bytes at a time, so that headers and bodies are split;
+     * the server drains whatever whole frames it has after each write. */
+    int n_got = 0;
+    for (size_t i = 0; i < frames.length; i += 7) {
+        size_t n = MIN(7, frames.length - i);
+        cr_assert_eq(stream_send_block(client, frames.string + i, n,
+                                       time_msec() + 2000), 0);
+        usleep(100);
+        for (;;) {
+            struct ctl_msg m;
+            int r = stream_recv_frame(server, &frame, &len);
+            if (r == -EAGAIN) {
+                break;
+            }
+            cr_assert_eq(r, 0, "%s", ts_strerror(r));
+            cr_assert_eq(ctl_msg_decode(frame, len, &m, NULL), 0);
+            cr_assert_eq(m.xid, (uint32_t) n_got);
+            cr_assert_eq(m.echo.size, 100u * n_got);
+            ctl_msg_release(&m);
+            n_got++;
+        }
+        if (i + n < 8) {
+            cr_assert_eq(n_got, 0);
+        }
+    }
+    while (n_got < 3) {
+        struct ctl_msg m;
+        cr_assert_eq(stream_recv_frame_block(server, time_msec() + 2000,
+                                             &frame, &len), 0);
+        cr_assert_eq(ctl_msg_decode(frame, len, &m, NULL), 0);
+        cr_assert_eq(m.xid, (uint32_t) n_got);
+        ctl_msg_release(&m);
+        n_got++;
+    }
+    cr_assert_eq(stream_recv_frame(server, &frame, &len), -EAGAIN);
+    cr_assert_eq(stream_recv_frame_block(server, time_msec() + 50, &frame,
+                                         &len), -ETIMEDOUT);
+
+    /* A big burst from the server side is queued and flushed. */
+    size_t total = 4 << 20;
+    uint8_t *blob = xzalloc(total);
+    for (size_t ofs = 0; ofs < total; ofs += 65000) {
+        size_t n = MIN(65000, total - ofs);
+        blob[ofs + 2] = n >> 8;
+        blob[ofs + 3] = n;
+    }
+    cr_assert_eq(stream_send(server, blob, total), 0);
+    cr_assert_gt(stream_tx_backlog(server), 0);
+    size_t got = 0;
+    while (got < total) {
+        int r = stream_recv_frame(client, &frame, &len);
+        if (r == -EAGAIN) {
+            r = stream_flush(server);
+            cr_assert(r == 0 || r == -EAGAIN);
+            continue;
+        }
+        cr_assert_eq(r, 0);
+        got += len;
+    }
+    cr_assert_eq(got, total);
+    cr_assert_eq(stream_flush(server), 0);
+    free(blob);
+
+    /* Clean EOF, then EOF in the middle of a frame. */
+    stream_close(client);
+    cr_assert_eq(stream_recv_frame_block(server, time_msec() + 2000, &frame,
+                                         &len), -EPIPE);
+    stream_close(server);
+
+    cr_assert_eq(stream_open(target, 1000, &client, &err), 0);
+    cr_assert_eq(stream_accept(l, &server), 0);
+    cr_assert_eq(stream_send_block(client, "\x01\x02\x00\x10\x00", 5, -1), 0);
+    stream_close(client);
+    cr_assert_eq(stream_recv_frame_block(server, time_msec() + 2000, &frame,
+                                         &len), -TS_ERR_PROTO);
+    stream_close(server);
+
+    /* A length field below the header size. */
+    cr_assert_eq(stream_open(target, 1000, &client, &err), 0);
+    cr_assert_eq(stream_accept(l, &server), 0);
+    cr_assert_eq(stream_send_block(client, "\x01\x02\x00\x03\x00\x00\x00\x00",
+                                   8, -1), 0);
+    cr_assert_eq(stream_recv_frame_block(server, time_msec() + 2000, &frame,
+                                         &len), -TS_ERR_PROTO);
+    stream_close(client);
+    stream_close(server);
+
+    stream_listener_close(l);
+    cr_assert_neq(stat(path, &st), 0, "socket file left behind");
+    ds_destroy(&frames);
+    free(target);
+    free(path);
+}
+
+Test(stream, stale_socket_replaced)
+{
+    char *path = tmp_sock_path("stale");
+    char *target = xasprintf("punix:%s", path);
+    struct stream_listener *l;
+    char *err;
+
+    /* Leave a socket file nobody listens on. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    ts_strlcpy(sun.sun_path, path, sizeof sun.sun_path);
+    unlink(path);
+    cr_assert_eq(bind(fd, (struct sockaddr *) &sun, sizeof sun), 0);
+    close(fd);
+
+    cr_assert_eq(stream_listen(target, 0660, &l, &err), 0);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0660);
+    stream_listener_close(l);
+
+    /* A regular file is not replaced. */
+    fd = open(path, O_CREAT | O_WRONLY, 0600);
+    close(fd);
+    cr_assert_eq(stream_listen(target, 0600, &l, &err), -EEXIST);
+    cr_assert(strstr(err, path), "%s", err);
+    free(err);
+    unlink(path);
+    free(target);
+    free(path);
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+Test(json, writer)
+{
+    struct ds ds = DS_EMPTY_INITIALIZER;
+    struct json_writer w;
+
+    json_writer_init(&w, &ds, false);
+    json_begin_object(&w);
+    json_kv_string(&w, "a", "x\"y\\z\n\x01\xff");
+    json_key(&w, "list");
+    json_begin_array(&w);
+    json_int(&w, -5);
+    json_uint(&w, UINT64_MAX);
+    json_bool(&w, true);
+    json_null(&w);
+    json_begin_object(&w);
+    json_end_object(&w);
+    json_begin_array(&w);
+    json_end_array(&w);
+    json_end_array(&w);
+    json_kv_string(&w, "utf8", "caf\xc3\xa9");
+    json_end_object(&w);
+    cr_assert(json_writer_is_complete(&w));
+    cr_assert_str_eq(ds_cstr(&ds),
+                     "{\"a\":\"x\\\"y\\\\z\\n\\u0001\\u00ff\","
+                     "\"list\":[-5,18446744073709551615,true,null,{},[]],"
+                     "\"utf8\":\"caf\xc3\xa9\"}");
+
+    ds_clear(&ds);
+    json_writer_init(&w, &ds, true);
+    json_begin_object(&w);
+    json_kv_int(&w, "n", 1);
+    json_key(&w, "l");
+    json_begin_array(&w);
+    json_string(&w, "s");
+    json_end_array(&w);
+    json_end_object(&w);
+    cr_assert_str_eq(ds_cstr(&ds),
+                     "{\n  \"n\": 1,\n  \"l\": [\n    \"s\"\n  ]\n}\n");
+    ds_destroy(&ds);
+}
+
+/* ---- vsctl ---------------------------------------------------------------- */
+
+struct run_result {
+    int status;
+    char *out, *err;
+};
+
+static char *
+read_all(int fd)
+{
+    struct ds ds = DS_EMPTY_INITIALIZER;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+        ds_put_buffer(&ds, buf, n);
+    }
+    return ds_steal_cstr(&ds);
+}
+
+/* Runs vsctl with 'args' (NULL-terminated), feeding 'input' on stdin. */
+static struct run_result
+run_vsctl(const char *input, const char *const *args)
+{
+    const char *build = getenv("TS_BUILD_DIR");
+    char *exe = xasprintf("%s/utilities/vsctl", build ? build : ".");
+    int out[2], err[2], in[2];
+    struct run_result r;
+
+    cr_assert_eq(access(exe, X_OK), 0, "%s not built", exe);
+    cr_assert_eq(pipe(out), 0);
+    cr_assert_eq(pipe(err), 0);
+    cr_assert_eq(pipe(in), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (!pid) {
+        const char *argv[32] = { "vsctl" };
+        int n = 1;
+        for (; args[n - 1]; n++) {
+            argv[n] = args[n - 1];
+        }
+        argv[n] = NULL;
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        dup2(in[0], 0);
+        close(out[0]);
+        close(err[0]);
+        close(in[1]);
+        execv(exe, (char **) argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    close(in[0]);
+    if (input) {
+        cr_assert_eq(write(in[1], input, strlen(input)),
+                     (ssize_t) strlen(input));
+    }
+    close(in[1]);
+    r.out = read_all(out[0]);
+    r.err = read_all(err[0]);
+    close(out[0]);
+    close(err[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    free(exe);
+    return r;
+}
+
+static void
+free_result(struct run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+#define RUN(INPUT, ...) \
+    run_vsctl(INPUT, (const char *const []) { __VA_ARGS__, NULL })
+
+Test(vsctl, usage_errors)
+{
+    struct run_result r = RUN(NULL, "--server=unix:/nonexistent.ctl");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.err, "vsctl: missing command (try --help)\n");
+    free_result(&r);
+
+    r = RUN(NULL, "frobnicate");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.err, "vsctl: unknown command 'frobnicate' "
+                     "(try --help)\n");
+    free_result(&r);
+
+    r = RUN(NULL, "add-br");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "add-br BR"), "%s", r.err);
+    free_result(&r);
+
+    r = RUN(NULL, "add-br", "a", "b");
+    cr_assert_eq(r.status, 2);
+    free_result(&r);
+
+    r = RUN(NULL, "--format=xml", "show");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "unknown format 'xml'"), "%s", r.err);
+    free_result(&r);
+
+    r = RUN(NULL, "--bogus", "show");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "unknown option '--bogus'"), "%s", r.err);
+    free_result(&r);
+
+    r = RUN(NULL, "-t", "abc", "show");
+    cr_assert_eq(r.status, 2);
+    free_result(&r);
+
+    r = RUN(NULL, "--server=tcp:1.2.3.4:6640", "show");
+    cr_assert_eq(r.status, 2);
+    free_result(&r);
+}
+
+Test(vsctl, help_and_version)
+{
+    struct run_result r = RUN(NULL, "--help");
+    static const char *const cmds[] = {
+        "show", "add-br BR", "del-br BR", "list-br", "add-port BR PORT",
+        "del-port BR PORT", "list-ports BR", "add-flow BR FLOW",
+        "add-flows BR FILE|-", "del-flows BR [FLOW]", "mod-flows BR FLOW",
+        "dump-flows BR [FLOW]", "dump-ports BR [PORT]", "dump-dp-flows BR",
+        "trace BR", "log-level", "status", "version", "--server",
+        "--format", "--timeout", "--strict", "--bundle", "--no-stats",
+    };
+    cr_assert_eq(r.status, 0);
+    for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+        cr_assert(strstr(r.out, cmds[i]), "--help lacks '%s'", cmds[i]);
+    }
+    free_result(&r);
+
+    r = RUN(NULL, "version");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "vsctl (Trackswitch) "), "%s", r.out);
+    free_result(&r);
+
+    r = RUN(NULL, "--format=json", "version");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "\"version\": "), "%s", r.out);
+    free_result(&r);
+}
+
+Test(vsctl, connect_failure)
+{
+    struct run_result r = RUN(NULL, "--server=unix:/nonexistent/x.ctl",
+                              "list-br");
+    cr_assert_eq(r.status, 1);
+    cr_assert_str_eq(r.err, "vsctl: cannot connect to 'unix:/nonexistent/"
+                     "x.ctl': No such file or directory\n");
+    free_result(&r);
+}
+
+/* A fake daemon: answers HELLO, LIST_PORTS (p1=1, p2=2), SHOW, DUMP_PORTS,
+ * DUMP_FLOWS; OK to everything else, except FLOW_MODs whose priority is
+ * 666 (ERROR).  Records the types of the requests it got. */
+struct fake {
+    struct stream_listener *l;
+    char *target;
+    pthread_t thread;
+    struct ds log;              /* "TYPE\n" per request */
+    struct ds flows;            /* ofp_format_flow_mod() per flow-mod */
+    int n_clients;              /* serve this many then stop */
+};
+
+static void
+fake_reply(struct stream *s, struct ctl_msg *reply, bool mp)
+{
+    struct ds out = DS_EMPTY_INITIALIZER;
+    if (mp) {
+        cr_assert_eq(ctl_msg_encode_multipart(reply, true, &out), 0);
+    } else {
+        cr_assert_eq(ctl_msg_encode(reply, &out), 0);
+    }
+    stream_send_block(s, out.string, out.length, -1);
+    ds_destroy(&out);
+    ctl_msg_release(reply);
+}
+
+static void
+fake_handle(struct fake *f, struct stream *s, struct ctl_msg *req)
+{
+    struct ctl_msg reply;
+
+    ds_put_format(&f->log, "%s\n", req->type == CTL_MULTIPART_REQUEST
+                  ? ctl_mp_type_name(req->mp_request.mp_type)
+                  : ctl_type_name(req->type));
+    switch (req->type) {
+    case CTL_HELLO:
+        ctl_msg_init_hello(&reply, req->xid);
+        fake_reply(s, &reply, false);
+        return;
+    case CTL_FLOW_MOD:
+    case CTL_BUNDLE_ADD: {
+        struct ofp_flow_mod *fm = req->type == CTL_FLOW_MOD
+                                  ? req->flow_mod.fm : req->bundle.fm;
+        ofp_format_flow_mod(&f->flows, fm, NULL);
+        ds_put_char(&f->flows, '\n');
+        if (fm->priority == 666) {
+            ctl_msg_init_error(&reply, req->xid, CTL_ET_FAILED, EINVAL,
+                               "table full");
+            fake_reply(s, &reply, false);
+            return;
+        }
+        break;
+    }
+    case CTL_MULTIPART_REQUEST: {
+        struct ctl_mp_request *r = &req->mp_request;
+        ctl_msg_init_mp_reply(&reply, req->xid, r->mp_type);
+        if (r->mp_type == CTL_MP_LIST_PORTS) {
+            if (strcmp(r->bridge, "br0")) {
+                ctl_msg_release(&reply);
+                ctl_msg_init_error(&reply, req->xid, CTL_ET_FAILED,
+                                   TS_ERR_NO_BRIDGE, "no bridge '%s'",
+                                   r->bridge);
+                fake_reply(s, &reply, false);
+                return;
+            }
+            ctl_mp_reply_add_port(&reply, "p1", "tap", 1);
+            ctl_mp_reply_add_port(&reply, "p2", "", 2);
+        } else if (r->mp_type == CTL_MP_SHOW) {
+            struct ctl_show_bridge *b
+                = ctl_mp_reply_add_show_bridge(&reply, "br0");
+            ctl_show_bridge_add_port(b, "br0", "internal", OFPP_LOCAL);
+            struct ctl_port *p = ctl_show_bridge_add_port(b, "p1", "tap", 1);
+            smap_replace(&p->options, "remote_ip", "10.0.0.1");
+        } else if (r->mp_type == CTL_MP_DUMP_PORTS) {
+            struct ctl_port_stats ps = {
+                .ofport = 1, .rx_packets = 5, .rx_bytes = 300,
+                .rx_frame_err = CTL_STAT_UNKNOWN,
+                .rx_over_err = CTL_STAT_UNKNOWN,
+                .rx_crc_err = CTL_STAT_UNKNOWN,
+                .tx_packets = 7, .tx_bytes = 420, .tx_dropped = 1,
+                .collisions = CTL_STAT_UNKNOWN,
+            };
+            ctl_mp_reply_add_port_stats(&reply, &ps);
+        } else if (r->mp_type == CTL_MP_DUMP_FLOWS) {
+            struct ofp_flow_stats fs;
+            memset(&fs, 0, sizeof fs);
+            fs.priority = 100;
+            fs.duration_msec = 1500;
+            fs.idle_age_msec = 1000;
+            fs.n_packets = 3;
+            fs.n_bytes = 180;
+            match_init_catchall(&fs.match);
+            match_set_in_port(&fs.match, 1);
+            struct ofpacts o;
+            ofpacts_init(&o);
+            ofpact_put_OUTPUT(&o)->port = 2;
+            fs.ofpacts = (const struct ofpact *) (void *) o.data;
+            fs.ofpacts_len = o.size;
+            ctl_mp_reply_add_flow(&reply, &fs);
+            ofpacts_release(&o);
+        }
+        fake_reply(s, &reply, true);
+        return;
+    }
+    default:
+        break;
+    }
+    ctl_msg_init(&reply, CTL_OK, req->xid);
+    fake_reply(s, &reply, false);
+}
+
+static void *
+fake_main(void *f_)
+{
+    struct fake *f = f_;
+    for (int i = 0; i < f->n_clients; i++) {
+        struct stream *s;
+        while (stream_accept(f->l, &s) == -EAGAIN) {
+            usleep(1000);
+        }
+        for (;;) {
+            const uint8_t *frame;
+            size_t len;
+            struct ctl_msg req;
+            if (stream_recv_frame_block(s, -1, &frame, &len)) {
+                break;
+            }
+            cr_assert_eq(ctl_msg_decode(frame, len, &req, NULL), 0);
+            fake_handle(f, s, &req);
+            ctl_msg_release(&req);
+        }
+        stream_close(s);
+    }
+    return NULL;
+}
+
+static void
+fake_start(struct fake *f, const char *name, int n_clients)
+{
+    char *path = tmp_sock_path(name);
+    char *err;
+    memset(f, 0, sizeof *f);
+    f->target = xasprintf("--server=unix:%s", path);
+    f->n_clients = n_clients;
+    cr_assert_eq(stream_listen(f->target + 9, 0600, &f->l, &err), 0);
+    pthread_create(&f->thread, NULL, fake_main, f);
+    free(path);
+}
+
+/* Waits until the fake has served its clients. */
+static void
+fake_join(struct fake *f)
+{
+    pthread_join(f->thread, NULL);
+    stream_listener_close(f->l);
+    f->l = NULL;
+}
+
+static void
+fake_stop(struct fake *f)
+{
+    if (f->l) {
+        fake_join(f);
+    }
+    free(f->target);
+    ds_destroy(&f->log);
+    ds_destroy(&f->flows);
+}
+
+Test(vsctl, flows_against_fake_daemon)
+{
+    struct fake f;
+    fake_start(&f, "flows", 6);
+
+    /* add-flow with port names resolved through LIST_PORTS. */
+    struct run_result r = RUN(NULL, f.target, "add-flow", "br0",
+                              "in_port=p1,actions=output:p2");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    free_result(&r);
+
+    /* A bad flow: error names the problem, nothing is sent. */
+    r = RUN(NULL, f.target, "add-flow", "br0", "in_port=1,nw_srcx=1,"
+            "actions=drop");
+    cr_assert_eq(r.status, 1);
+    cr_assert(!strncmp(r.err, "vsctl: invalid flow: ", 21), "%s", r.err);
+    cr_assert(strstr(r.err, "nw_srcx"), "%s", r.err);
+    free_result(&r);
+
+    /* add-flows from stdin, bundle: comment and blank lines skipped. */
+    r = RUN("# comment\n\npriority=5,in_port=1,actions=2\n"
+            "  in_port=2 actions=1\n", f.target, "add-flows", "br0", "-",
+            "--bundle");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    free_result(&r);
+
+    /* An error on line 3. */
+    r = RUN("in_port=1,actions=2\n\nin_port=1,bogus=3,actions=2\n",
+            f.target, "add-flows", "br0", "-");
+    cr_assert_eq(r.status, 1);
+    cr_assert(strstr(r.err, "line 3: "), "%s", r.err);
+    cr_assert(strstr(r.err, "bogus"), "%s", r.err);
+    free_result(&r);
+
+    /* The daemon refuses the flow on line 2. */
+    r = RUN("in_port=1,actions=2\npriority=666,actions=drop\n", f.target,
+            "add-flows", "br0", "-");
+    cr_assert_eq(r.status, 1);
+    cr_assert_str_eq(r.err, "vsctl: stdin: line 2: table full\n");
+    free_result(&r);
+
+    /* dump-flows prints OVS lines. */
+    r = RUN(NULL, f.target, "dump-flows", "br0");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, " cookie=0x0, duration=1.5"), "%s", r.out);
+    cr_assert(strstr(r.out, "priority=100,in_port=1 actions=output:2"),
+              "%s", r.out);
+    free_result(&r);
+
+    fake_stop(&f);
+}
+
+Test(vsctl, requests_seen_by_fake_daemon)
+{
+    struct fake f;
+    fake_start(&f, "seen", 2);
+    struct run_result r = RUN("priority=5,in_port=p2,actions=2\n", f.target,
+                              "add-flows", "br0", "-", "--bundle");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    free_result(&r);
+    r = RUN(NULL, f.target, "add-flow", "br1", "actions=drop");
+    cr_assert_eq(r.status, 1);
+    cr_assert_str_eq(r.err, "vsctl: no bridge 'br1'\n");
+    free_result(&r);
+    fake_join(&f);
+    cr_assert_str_eq(ds_cstr(&f.log),
+                     "HELLO\nLIST_PORTS\nBUNDLE_OPEN\nBUNDLE_ADD\n"
+                     "BUNDLE_COMMIT\nHELLO\nLIST_PORTS\n");
+    cr_assert(strstr(ds_cstr(&f.flows), "in_port=2"), "%s",
+              ds_cstr(&f.flows));
+    fake_stop(&f);
+}
+
+Test(vsctl, output_formats)
+{
+    struct fake f;
+    fake_start(&f, "output", 4);
+
+    struct run_result r = RUN(NULL, f.target, "dump-ports", "br0");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "): 1 ports\n"
+                     "  port  1: rx pkts=5, bytes=300, drop=0, errs=0, "
+                     "frame=?, over=?, crc=?\n"
+                     "           tx pkts=7, bytes=420, drop=1, errs=0, "
+                     "coll=?\n"), "%s", r.out);
+    cr_assert(!strncmp(r.out, "OFPST_PORT reply (xid=0x", 24), "%s", r.out);
+    free_result(&r);
+
+    r = RUN(NULL, f.target, "show");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_str_eq(r.out,
+                     "    Bridge br0\n"
+                     "        Port br0\n"
+                     "            Interface br0\n"
+                     "                type: internal\n"
+                     "                ofport: 65534\n"
+                     "        Port p1\n"
+                     "            Interface p1\n"
+                     "                type: tap\n"
+                     "                ofport: 1\n"
+                     "                options: {remote_ip=\"10.0.0.1\"}\n");
+    free_result(&r);
+
+    r = RUN(NULL, f.target, "--format=json", "list-ports", "br0");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "\"name\": \"p1\""), "%s", r.out);
+    cr_assert(strstr(r.out, "\"ofport\": 2"), "%s", r.out);
+    free_result(&r);
+
+    r = RUN(NULL, f.target, "list-ports", "br0");
+    cr_assert_str_eq(r.out, "p1\np2\n");
+    free_result(&r);
+
+    fake_stop(&f);
+}

@@ -1,0 +1,861 @@
+/* vsctl: the command line for vswitchd.
+ *
+ * Parses arguments and flow text, sends control-protocol requests over
+ * the daemon's socket (default TS_DEFAULT_CTL), prints replies as text
+ * (Open vSwitch's formats) or JSON.  Exit status: 0 success, 1 an error
+ * reported by the daemon or a bad argument, 2 a usage error.
+ *
+ * This file holds options, the connection and the commands; the output
+ * formats live in vsctl-output.c. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl-proto.h"
+#include "dynamic-string.h"
+#include "errors.h"
+#include "ofp-flow.h"
+#include "ofp-port-map.h"
+#include "stream.h"
+#include "ts-config.h"
+#include "util.h"
+#include "vsctl.h"
+
+/* Requests in flight at once when sending many flow-mods. */
+#define VSCTL_WINDOW 64
+
+static void usage(void) TS_NORETURN;
+
+void
+vsctl_fatal(int status, const char *fmt, ...)
+{
+    va_list args;
+
+    fflush(stdout);
+    fprintf(stderr, "vsctl: ");
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fputc('\n', stderr);
+    exit(status);
+}
+
+/* ---- Connection --------------------------------------------------------- */
+
+static long long
+deadline(const struct vsctl_ctx *ctx)
+{
+    return ctx->timeout_ms > 0 ? ctx->start_msec + ctx->timeout_ms : -1;
+}
+
+static void
+io_fatal(const struct vsctl_ctx *ctx, int err)
+{
+    if (err == -ETIMEDOUT) {
+        vsctl_fatal(1, "timed out after %d seconds waiting for '%s'",
+                    ctx->timeout_ms / 1000, ctx->server);
+    }
+    if (err == -EPIPE) {
+        vsctl_fatal(1, "'%s' closed the connection", ctx->server);
+    }
+    vsctl_fatal(1, "connection to '%s' failed: %s", ctx->server,
+                ts_strerror(err));
+}
+
+static void
+send_msg(struct vsctl_ctx *ctx, const struct ctl_msg *msg)
+{
+    struct ds buf = DS_EMPTY_INITIALIZER;
+    int err = ctl_msg_encode(msg, &buf);
+
+    if (err) {
+        vsctl_fatal(1, "cannot encode %s request: %s",
+                    ctl_type_name(msg->type),
+                    err == -TS_ERR_TOO_BIG
+                    ? "larger than the 64 kB message limit"
+                    : ts_strerror(err));
+    }
+    err = stream_send_block(ctx->stream, buf.string, buf.length,
+                            deadline(ctx));
+    ds_destroy(&buf);
+    if (err) {
+        io_fatal(ctx, err);
+    }
+}
+
+/* Receives and decodes one message into 'msg' (caller releases). */
+static void
+recv_msg(struct vsctl_ctx *ctx, struct ctl_msg *msg)
+{
+    const uint8_t *frame;
+    size_t len;
+    char *err_msg;
+
+    int err = stream_recv_frame_block(ctx->stream, deadline(ctx), &frame,
+                                      &len);
+    if (err) {
+        io_fatal(ctx, err);
+    }
+    err = ctl_msg_decode(frame, len, msg, &err_msg);
+    if (err) {
+        vsctl_fatal(1, "bad reply from '%s': %s", ctx->server, err_msg);
+    }
+}
+
+static void
+connect_daemon(struct vsctl_ctx *ctx)
+{
+    struct ctl_msg hello, reply;
+    char *err_msg;
+
+    if (ctx->stream) {
+        return;
+    }
+    int err = stream_open(ctx->server, ctx->timeout_ms > 0
+                          ? ctx->timeout_ms : -1, &ctx->stream, &err_msg);
+    if (err) {
+        vsctl_fatal(1, "%s", err_msg);
+    }
+    ctl_msg_init_hello(&hello, ctx->next_xid++);
+    send_msg(ctx, &hello);
+    ctl_msg_release(&hello);
+
+    recv_msg(ctx, &reply);
+    if (reply.type == CTL_ERROR) {
+        vsctl_fatal(1, "%s", reply.error.text);
+    }
+    if (reply.type != CTL_HELLO || ctl_hello_negotiate(&reply) < 0) {
+        vsctl_fatal(1, "'%s' does not speak protocol version %d",
+                    ctx->server, CTL_VERSION);
+    }
+    ctl_msg_release(&reply);
+}
+
+static uint32_t
+vsctl_xid(struct vsctl_ctx *ctx)
+{
+    return ctx->next_xid++;
+}
+
+/* Checks a reply to a request that expects CTL_OK or 'expected'. */
+static void
+check_reply(const struct ctl_msg *reply, uint32_t xid, int expected,
+            const char *prefix)
+{
+    if (reply->xid != xid) {
+        vsctl_fatal(1, "reply with unexpected xid 0x%"PRIx32, reply->xid);
+    }
+    if (reply->type == CTL_ERROR) {
+        vsctl_fatal(1, "%s%s", prefix ? prefix : "", reply->error.text);
+    }
+    if (reply->type != expected) {
+        vsctl_fatal(1, "unexpected %s reply", ctl_type_name(reply->type));
+    }
+}
+
+void
+vsctl_transact(struct vsctl_ctx *ctx, struct ctl_msg *request,
+               int expected, struct ctl_msg *reply)
+{
+    struct ctl_msg tmp;
+
+    connect_daemon(ctx);
+    request->xid = vsctl_xid(ctx);
+    send_msg(ctx, request);
+    recv_msg(ctx, reply ? reply : &tmp);
+    check_reply(reply ? reply : &tmp, request->xid, expected, NULL);
+    if (!reply) {
+        ctl_msg_release(&tmp);
+    }
+}
+
+void
+vsctl_transact_mp(struct vsctl_ctx *ctx, struct ctl_msg *request,
+                  struct ctl_msg *total)
+{
+    connect_daemon(ctx);
+    request->xid = vsctl_xid(ctx);
+    send_msg(ctx, request);
+    ctl_msg_init_mp_reply(total, request->xid, request->mp_request.mp_type);
+    for (;;) {
+        struct ctl_msg part;
+        recv_msg(ctx, &part);
+        check_reply(&part, request->xid, CTL_MULTIPART_REPLY, NULL);
+        if (ctl_mp_reply_append(total, &part)) {
+            vsctl_fatal(1, "multipart reply of the wrong kind");
+        }
+        uint16_t flags = part.mp_reply.flags;
+        ctl_msg_release(&part);
+        if (!(flags & CTL_MPF_MORE)) {
+            break;
+        }
+    }
+}
+
+/* Sends every message of 'msgs' (up to VSCTL_WINDOW unanswered at a time)
+ * and checks that each is answered by CTL_OK.  'names[i]' (may be NULL)
+ * prefixes the error for message i. */
+static void
+transact_many(struct vsctl_ctx *ctx, struct ctl_msg *msgs, size_t n,
+              char **names)
+{
+    size_t sent = 0, done = 0;
+
+    connect_daemon(ctx);
+    while (done < n) {
+        while (sent < n && sent - done < VSCTL_WINDOW) {
+            msgs[sent].xid = vsctl_xid(ctx);
+            send_msg(ctx, &msgs[sent]);
+            sent++;
+        }
+        struct ctl_msg reply;
+        recv_msg(ctx, &reply);
+        check_reply(&reply, msgs[done].xid, CTL_OK,
+                    names ? names[done] : NULL);
+        ctl_msg_release(&reply);
+        done++;
+    }
+}
+
+/* ---- Port maps and flows ------------------------------------------------ */
+
+void
+vsctl_port_map(struct vsctl_ctx *ctx, const char *bridge,
+               struct ofp_port_map *map)
+{
+    struct ctl_msg req, reply;
+
+    ofp_port_map_init(map);
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_LIST_PORTS, bridge);
+    vsctl_transact_mp(ctx, &req, &reply);
+    for (size_t i = 0; i < reply.mp_reply.n; i++) {
+        const struct ctl_port *p = &reply.mp_reply.ports[i];
+        ofp_port_map_put(map, p->ofport, p->name);
+    }
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+}
+
+/* Parses 'text' as a flow-mod for 'command'; on error prints
+ * "vsctl: PREFIX: ERROR" and exits 1. */
+static struct ofp_flow_mod *
+parse_flow(const char *text, int command, const struct ofp_port_map *map,
+           const char *prefix)
+{
+    struct ofp_flow_mod *fm = xmalloc(sizeof *fm);
+    char *error = ofp_parse_flow_mod(fm, text, command, map);
+
+    if (error) {
+        vsctl_fatal(1, "%s: %s", prefix, error);
+    }
+    return fm;
+}
+
+/* ---- Commands without flows --------------------------------------------- */
+
+static void
+cmd_br(struct vsctl_ctx *ctx, int type, const char *name)
+{
+    struct ctl_msg req;
+
+    ctl_msg_init(&req, type, 0);
+    req.br.name = xstrdup(name);
+    req.br.flags = (ctx->may_exist ? CTL_CF_MAY_EXIST : 0)
+                   | (ctx->if_exists ? CTL_CF_IF_EXISTS : 0);
+    vsctl_transact(ctx, &req, CTL_OK, NULL);
+    ctl_msg_release(&req);
+}
+
+static void
+cmd_add_br(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    cmd_br(ctx, CTL_ADD_BR, argv[1]);
+}
+
+static void
+cmd_del_br(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    cmd_br(ctx, CTL_DEL_BR, argv[1]);
+}
+
+static void
+cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req;
+
+    ctl_msg_init(&req, CTL_ADD_PORT, 0);
+    req.port.bridge = xstrdup(argv[1]);
+    req.port.name = xstrdup(argv[2]);
+    req.port.flags = ctx->may_exist ? CTL_CF_MAY_EXIST : 0;
+    for (int i = 3; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        uint64_t ofport;
+
+        if (!eq || eq == argv[i]) {
+            vsctl_fatal(1, "'%s' is not KEY=VALUE", argv[i]);
+        }
+        if (!strncmp(argv[i], "type=", 5)) {
+            free(req.port.type);
+            req.port.type = xstrdup(eq + 1);
+        } else if (!strncmp(argv[i], "ofport=", 7)) {
+            if (!str_to_u64(eq + 1, 0xfeff, &ofport) || !ofport) {
+                vsctl_fatal(1, "invalid ofport '%s' (expected 1 to 65279)",
+                            eq + 1);
+            }
+            req.port.ofport = ofport;
+        } else {
+            char *key = xstrndup(argv[i], eq - argv[i]);
+            if (smap_get(&req.port.options, key)) {
+                vsctl_fatal(1, "option '%s' given twice", key);
+            }
+            smap_replace(&req.port.options, key, eq + 1);
+            free(key);
+        }
+    }
+    if (!req.port.type) {
+        req.port.type = xstrdup("");
+    }
+    vsctl_transact(ctx, &req, CTL_OK, NULL);
+    ctl_msg_release(&req);
+}
+
+static void
+cmd_del_port(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req;
+
+    ctl_msg_init(&req, CTL_DEL_PORT, 0);
+    req.port.bridge = xstrdup(argv[1]);
+    req.port.name = xstrdup(argv[2]);
+    req.port.flags = ctx->if_exists ? CTL_CF_IF_EXISTS : 0;
+    vsctl_transact(ctx, &req, CTL_OK, NULL);
+    ctl_msg_release(&req);
+}
+
+static void
+cmd_show(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req, reply;
+
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_SHOW, NULL);
+    vsctl_transact_mp(ctx, &req, &reply);
+    vsctl_print_show(ctx, &reply.mp_reply);
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+}
+
+static void
+cmd_list_br(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req, reply;
+
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_LIST_BR, NULL);
+    vsctl_transact_mp(ctx, &req, &reply);
+    vsctl_print_list_br(ctx, &reply.mp_reply);
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+}
+
+static void
+cmd_list_ports(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req, reply;
+
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_LIST_PORTS, argv[1]);
+    vsctl_transact_mp(ctx, &req, &reply);
+    vsctl_print_list_ports(ctx, &reply.mp_reply);
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+}
+
+static void
+cmd_log_level(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req, reply;
+
+    ctl_msg_init(&req, CTL_LOG_LEVEL_REQUEST, 0);
+    req.log_level.spec = xstrdup(argc > 1 ? argv[1] : "");
+    vsctl_transact(ctx, &req, CTL_LOG_LEVEL_REPLY, &reply);
+    if (argc == 1) {
+        vsctl_print_kv(ctx, &reply.kv, "module", "level");
+    }
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+}
+
+static void
+cmd_status(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req, reply;
+
+    ctl_msg_init(&req, CTL_STATUS_REQUEST, 0);
+    vsctl_transact(ctx, &req, CTL_STATUS_REPLY, &reply);
+    vsctl_print_kv(ctx, &reply.kv, "key", "value");
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+}
+
+static void
+cmd_version(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    vsctl_print_version(ctx);
+}
+
+/* ---- Flow commands ------------------------------------------------------ */
+
+static void
+send_flow_mod(struct vsctl_ctx *ctx, const char *bridge, int command,
+              const char *text)
+{
+    struct ofp_port_map map;
+    struct ctl_msg req;
+
+    vsctl_port_map(ctx, bridge, &map);
+    ctl_msg_init(&req, CTL_FLOW_MOD, 0);
+    req.flow_mod.bridge = xstrdup(bridge);
+    req.flow_mod.fm = parse_flow(text, command, &map, "invalid flow");
+    vsctl_transact(ctx, &req, CTL_OK, NULL);
+    ctl_msg_release(&req);
+    ofp_port_map_release(&map);
+}
+
+static void
+cmd_add_flow(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    send_flow_mod(ctx, argv[1], OFPFC_ADD, argv[2]);
+}
+
+static void
+cmd_del_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    send_flow_mod(ctx, argv[1],
+                  ctx->strict ? OFPFC_DELETE_STRICT : OFPFC_DELETE,
+                  argc > 2 ? argv[2] : "");
+}
+
+static void
+cmd_mod_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    send_flow_mod(ctx, argv[1],
+                  ctx->strict ? OFPFC_MODIFY_STRICT : OFPFC_MODIFY,
+                  argv[2]);
+}
+
+/* Reads flows from 'name' ("-" for stdin), one per line; blank lines and
+ * lines starting with '#' are skipped.  Returns the number of flows and
+ * fills '*fmsp' and '*linesp' (the line number of each flow). */
+static size_t
+read_flows(const char *name, const struct ofp_port_map *map,
+           struct ofp_flow_mod ***fmsp, size_t **linesp)
+{
+    FILE *f = strcmp(name, "-") ? fopen(name, "r") : stdin;
+    struct ofp_flow_mod **fms = NULL;
+    size_t *lines = NULL;
+    size_t n = 0, allocated = 0, line_no = 0;
+    char *line = NULL;
+    size_t line_size = 0;
+
+    if (!f) {
+        vsctl_fatal(1, "cannot open '%s': %s", name, strerror(errno));
+    }
+    while (getline(&line, &line_size, f) >= 0) {
+        char *s = line;
+
+        line_no++;
+        s[strcspn(s, "\r\n")] = '\0';
+        while (isspace((unsigned char) *s)) {
+            s++;
+        }
+        if (!*s || *s == '#') {
+            continue;
+        }
+        if (n == allocated) {
+            allocated = allocated ? 2 * allocated : 64;
+            fms = xrealloc(fms, allocated * sizeof *fms);
+            lines = xrealloc(lines, allocated * sizeof *lines);
+        }
+        char *prefix = xasprintf("%s: line %zu",
+                                 strcmp(name, "-") ? name : "stdin",
+                                 line_no);
+        fms[n] = parse_flow(s, OFPFC_ADD, map, prefix);
+        free(prefix);
+        lines[n++] = line_no;
+    }
+    if (ferror(f)) {
+        vsctl_fatal(1, "error reading '%s': %s", name, strerror(errno));
+    }
+    free(line);
+    if (f != stdin) {
+        fclose(f);
+    }
+    *fmsp = fms;
+    *linesp = lines;
+    return n;
+}
+
+static void
+cmd_add_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    const char *bridge = argv[1];
+    struct ofp_port_map map;
+    struct ofp_flow_mod **fms;
+    size_t *lines;
+
+    vsctl_port_map(ctx, bridge, &map);
+    size_t n = read_flows(argv[2], &map, &fms, &lines);
+    ofp_port_map_release(&map);
+
+    /* With --bundle: OPEN, n x ADD, COMMIT; every one answered by OK. */
+    size_t extra = ctx->bundle ? 2 : 0;
+    struct ctl_msg *msgs = xcalloc(n + extra, sizeof *msgs);
+    char **names = xcalloc(n + extra, sizeof *names);
+    size_t k = 0;
+    uint32_t bundle_id = 1;
+
+    if (ctx->bundle) {
+        ctl_msg_init(&msgs[k], CTL_BUNDLE_OPEN, 0);
+        msgs[k].bundle.id = bundle_id;
+        msgs[k].bundle.flags = CTL_BF_ATOMIC | CTL_BF_ORDERED;
+        msgs[k].bundle.bridge = xstrdup(bridge);
+        k++;
+    }
+    for (size_t i = 0; i < n; i++, k++) {
+        if (ctx->bundle) {
+            ctl_msg_init(&msgs[k], CTL_BUNDLE_ADD, 0);
+            msgs[k].bundle.id = bundle_id;
+            msgs[k].bundle.fm = fms[i];
+        } else {
+            ctl_msg_init(&msgs[k], CTL_FLOW_MOD, 0);
+            msgs[k].flow_mod.bridge = xstrdup(bridge);
+            msgs[k].flow_mod.fm = fms[i];
+        }
+        names[k] = xasprintf("%s: line %zu: ",
+                             strcmp(argv[2], "-") ? argv[2] : "stdin",
+                             lines[i]);
+    }
+    if (ctx->bundle) {
+        ctl_msg_init(&msgs[k], CTL_BUNDLE_COMMIT, 0);
+        msgs[k].bundle.id = bundle_id;
+        names[k] = xstrdup("bundle commit failed: ");
+        k++;
+    }
+    transact_many(ctx, msgs, k, names);
+    for (size_t i = 0; i < k; i++) {
+        ctl_msg_release(&msgs[i]);
+        free(names[i]);
+    }
+    free(msgs);
+    free(names);
+    free(fms);
+    free(lines);
+}
+
+static void
+cmd_dump_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ofp_port_map map;
+    struct ctl_msg req, reply;
+
+    vsctl_port_map(ctx, argv[1], &map);
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_DUMP_FLOWS, argv[1]);
+    req.mp_request.dump_flows.flags = ((ctx->strict ? CTL_DF_STRICT : 0)
+                                       | (ctx->no_stats ? CTL_DF_NO_STATS
+                                          : 0));
+    req.mp_request.dump_flows.filter
+        = parse_flow(argc > 2 ? argv[2] : "",
+                     ctx->strict ? OFPFC_DELETE_STRICT : OFPFC_DELETE,
+                     &map, "invalid flow");
+    vsctl_transact_mp(ctx, &req, &reply);
+    vsctl_print_flows(ctx, &reply.mp_reply, ctx->names ? &map : NULL);
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+    ofp_port_map_release(&map);
+}
+
+static void
+cmd_dump_ports(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ofp_port_map map;
+    struct ctl_msg req, reply;
+    uint32_t port = CTL_PORT_ALL;
+
+    vsctl_port_map(ctx, argv[1], &map);
+    if (argc > 2 && !ofp_port_parse(argv[2], &map, &port)) {
+        vsctl_fatal(1, "unknown port '%s' on bridge '%s'", argv[2],
+                    argv[1]);
+    }
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_DUMP_PORTS, argv[1]);
+    req.mp_request.port = port;
+    vsctl_transact_mp(ctx, &req, &reply);
+    vsctl_print_port_stats(ctx, &reply.mp_reply, reply.xid, &map);
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+    ofp_port_map_release(&map);
+}
+
+static void
+cmd_dump_dp_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req, reply;
+
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_DUMP_DP_FLOWS, argv[1]);
+    vsctl_transact_mp(ctx, &req, &reply);
+    vsctl_print_dp_flows(ctx, &reply.mp_reply);
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+}
+
+/* Returns true if 's' is an even number of hex digits (at least 28, a
+ * minimal Ethernet header): the packet form of trace. */
+static bool
+is_hex_packet(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 28 || n % 2) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isxdigit((unsigned char) s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+cmd_trace(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req, reply;
+
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_TRACE, argv[1]);
+    if (argc == 4) {
+        struct ofp_port_map map;
+        uint32_t port;
+
+        if (strncmp(argv[2], "in_port=", 8)) {
+            vsctl_fatal(2, "trace with a packet needs 'in_port=PORT HEX' "
+                        "(try --help)");
+        }
+        if (!is_hex_packet(argv[3])) {
+            vsctl_fatal(1, "'%s' is not a packet in hex (an even number of "
+                        "hex digits, at least 14 bytes)", argv[3]);
+        }
+        vsctl_port_map(ctx, argv[1], &map);
+        if (!ofp_port_parse(argv[2] + 8, &map, &port)) {
+            vsctl_fatal(1, "unknown port '%s' on bridge '%s'", argv[2] + 8,
+                        argv[1]);
+        }
+        ofp_port_map_release(&map);
+
+        size_t n = strlen(argv[3]) / 2;
+        uint8_t *packet = xmalloc(n);
+        for (size_t i = 0; i < n; i++) {
+            unsigned int byte;
+            sscanf(argv[3] + 2 * i, "%2x", &byte);
+            packet[i] = byte;
+        }
+        req.mp_request.trace.packet = packet;
+        req.mp_request.trace.packet_len = n;
+        req.mp_request.trace.in_port = port;
+    } else {
+        req.mp_request.trace.flow = xstrdup(argv[2]);
+    }
+    vsctl_transact_mp(ctx, &req, &reply);
+    vsctl_print_trace(ctx, &reply.mp_reply);
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+}
+
+/* ---- Command table and options ------------------------------------------ */
+
+struct vsctl_command {
+    const char *name;
+    int min_args, max_args;     /* not counting the command itself */
+    void (*run)(struct vsctl_ctx *, int argc, char *argv[]);
+    const char *args;
+    const char *help;
+};
+
+static const struct vsctl_command commands[] = {
+    { "show", 0, 0, cmd_show, "",
+      "print the bridges, their ports, types and port numbers" },
+    { "add-br", 1, 1, cmd_add_br, "BR", "create bridge BR" },
+    { "del-br", 1, 1, cmd_del_br, "BR", "delete bridge BR and its ports" },
+    { "list-br", 0, 0, cmd_list_br, "", "print the names of all bridges" },
+    { "add-port", 2, INT32_MAX, cmd_add_port,
+      "BR PORT [type=T] [ofport=N] [KEY=VALUE...]",
+      "add port PORT to BR (options as KEY=VALUE)" },
+    { "del-port", 2, 2, cmd_del_port, "BR PORT", "delete PORT from BR" },
+    { "list-ports", 1, 1, cmd_list_ports, "BR",
+      "print the names of the ports on BR" },
+    { "add-flow", 2, 2, cmd_add_flow, "BR FLOW", "add FLOW to BR" },
+    { "add-flows", 2, 2, cmd_add_flows, "BR FILE|-",
+      "add the flows in FILE (or stdin), one per line" },
+    { "del-flows", 1, 2, cmd_del_flows, "BR [FLOW]",
+      "delete the flows of BR that match FLOW (all if none)" },
+    { "mod-flows", 2, 2, cmd_mod_flows, "BR FLOW",
+      "change the actions of the flows that match FLOW" },
+    { "dump-flows", 1, 2, cmd_dump_flows, "BR [FLOW]",
+      "print the flows of BR (that match FLOW)" },
+    { "dump-ports", 1, 2, cmd_dump_ports, "BR [PORT]",
+      "print port statistics" },
+    { "dump-dp-flows", 1, 1, cmd_dump_dp_flows, "BR",
+      "print BR's datapath megaflows" },
+    { "trace", 2, 3, cmd_trace, "BR FLOW | BR in_port=PORT HEX",
+      "trace a flow or a packet through BR's tables" },
+    { "log-level", 0, 1, cmd_log_level, "[MODULE:LEVEL]",
+      "print the daemon's log levels, or set one" },
+    { "status", 0, 0, cmd_status, "", "print the daemon's status" },
+    { "version", 0, 0, cmd_version, "", "print the version of vsctl" },
+};
+
+static void
+usage(void)
+{
+    printf("vsctl: control the Trackswitch daemon (vswitchd)\n"
+           "usage: vsctl [OPTIONS] COMMAND [ARG...]\n\nCommands:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        char *syn = xasprintf("%s %s", commands[i].name, commands[i].args);
+        printf("  %s\n      %s\n", syn, commands[i].help);
+        free(syn);
+    }
+    printf("\nOptions:\n"
+           "  --server=unix:PATH   daemon socket (default: unix:%s)\n"
+           "  --format=text|json   output format (default: text)\n"
+           "  -t, --timeout=SECS   give up after SECS seconds (default: "
+           "wait forever)\n"
+           "  --strict             del-flows, mod-flows, dump-flows: match "
+           "priority\n"
+           "                       and fields exactly\n"
+           "  --bundle             add-flows: apply all flows or none\n"
+           "  --no-stats           dump-flows: omit statistics\n"
+           "  --names              dump-flows: print port names\n"
+           "  --may-exist          add-br, add-port: no error if it "
+           "exists\n"
+           "  --if-exists          del-br, del-port: no error if it is "
+           "missing\n"
+           "  -h, --help           print this help and exit\n"
+           "  -V, --version        print the version and exit\n"
+           "\nExit status: 0 on success, 1 on an error, 2 on a usage "
+           "error.\n", TS_DEFAULT_CTL);
+    exit(0);
+}
+
+enum {
+    OPT_SERVER = 256, OPT_FORMAT, OPT_STRICT, OPT_BUNDLE, OPT_NO_STATS,
+    OPT_NAMES, OPT_NO_NAMES, OPT_MAY_EXIST, OPT_IF_EXISTS,
+};
+
+static void
+parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    static const struct option long_options[] = {
+        { "server", required_argument, NULL, OPT_SERVER },
+        { "db", required_argument, NULL, OPT_SERVER },
+        { "format", required_argument, NULL, OPT_FORMAT },
+        { "timeout", required_argument, NULL, 't' },
+        { "strict", no_argument, NULL, OPT_STRICT },
+        { "bundle", no_argument, NULL, OPT_BUNDLE },
+        { "no-stats", no_argument, NULL, OPT_NO_STATS },
+        { "names", no_argument, NULL, OPT_NAMES },
+        { "no-names", no_argument, NULL, OPT_NO_NAMES },
+        { "may-exist", no_argument, NULL, OPT_MAY_EXIST },
+        { "if-exists", no_argument, NULL, OPT_IF_EXISTS },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    uint64_t secs;
+
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, ":t:hV", long_options, NULL);
+        if (c == -1) {
+            break;
+        }
+        switch (c) {
+        case OPT_SERVER:
+            if (!stream_target_is_valid(optarg)) {
+                vsctl_fatal(2, "invalid server '%s' (expected unix:PATH)",
+                            optarg);
+            }
+            ctx->server = optarg;
+            break;
+        case OPT_FORMAT:
+            if (!strcmp(optarg, "text")) {
+                ctx->json = false;
+            } else if (!strcmp(optarg, "json")) {
+                ctx->json = true;
+            } else {
+                vsctl_fatal(2, "unknown format '%s' (expected text or json)",
+                            optarg);
+            }
+            break;
+        case 't':
+            if (!str_to_u64(optarg, INT32_MAX / 1000, &secs)) {
+                vsctl_fatal(2, "invalid timeout '%s' (expected seconds)",
+                            optarg);
+            }
+            ctx->timeout_ms = secs * 1000;
+            break;
+        case OPT_STRICT: ctx->strict = true; break;
+        case OPT_BUNDLE: ctx->bundle = true; break;
+        case OPT_NO_STATS: ctx->no_stats = true; break;
+        case OPT_NAMES: ctx->names = true; break;
+        case OPT_NO_NAMES: ctx->names = false; break;
+        case OPT_MAY_EXIST: ctx->may_exist = true; break;
+        case OPT_IF_EXISTS: ctx->if_exists = true; break;
+        case 'h':
+            usage();
+        case 'V':
+            vsctl_print_version(ctx);
+            exit(0);
+        case ':':
+            vsctl_fatal(2, "option '%s' needs an argument (try --help)",
+                        argv[optind - 1]);
+        case '?':
+        default:
+            vsctl_fatal(2, "unknown option '%s' (try --help)",
+                        argv[optind - 1]);
+        }
+    }
+}
+
+int
+main(int argc, char *argv[])
+{
+    static char default_server[] = "unix:" TS_DEFAULT_CTL;
+    struct vsctl_ctx ctx = {
+        .server = default_server,
+        .next_xid = 1,
+    };
+
+    ts_set_program_name(argv[0]);
+    parse_options(&ctx, argc, argv);
+    ctx.start_msec = time_msec();
+
+    if (optind >= argc) {
+        vsctl_fatal(2, "missing command (try --help)");
+    }
+    const char *name = argv[optind];
+    int n_args = argc - optind - 1;
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        const struct vsctl_command *cmd = &commands[i];
+        if (strcmp(cmd->name, name)) {
+            continue;
+        }
+        if (n_args < cmd->min_args || n_args > cmd->max_args) {
+            vsctl_fatal(2, "'%s': wrong number of arguments (usage: "
+                        "%s%s%s)", name, name, *cmd->args ? " " : "",
+                        cmd->args);
+        }
+        cmd->run(&ctx, n_args + 1, argv + optind);
+        stream_close(ctx.stream);
+        return 0;
+    }
+    vsctl_fatal(2, "unknown command '%s' (try --help)", name);
+}

@@ -1,0 +1,59 @@
+/* vsctl: shared declarations of vsctl.c (commands, connection) and
+ * vsctl-output.c (text and JSON output).  Private to utilities/vsctl*. */
+#ifndef TS_VSCTL_H
+#define TS_VSCTL_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ctl-proto.h"
+#include "util.h"
+
+struct ofp_port_map;
+struct stream;
+
+struct vsctl_ctx {
+    const char *server;         /* "unix:PATH" */
+    bool json;                  /* --format=json */
+    int timeout_ms;             /* 0: no limit */
+    long long start_msec;
+    bool strict, bundle, no_stats, names, may_exist, if_exists;
+    struct stream *stream;      /* NULL until the first request */
+    uint32_t next_xid;
+};
+
+/* Prints "vsctl: MESSAGE" to stderr and exits with 'status'. */
+void vsctl_fatal(int status, const char *fmt, ...)
+    TS_PRINTF(2, 3) TS_NORETURN;
+
+/* Sends 'request' (its xid is assigned) and receives one reply of type
+ * 'expected' into 'reply' (NULL: discard).  An ERROR reply, an I/O error
+ * or an unexpected reply is fatal (exit 1). */
+void vsctl_transact(struct vsctl_ctx *, struct ctl_msg *request,
+                    int expected, struct ctl_msg *reply);
+/* Same for a MULTIPART_REQUEST; collects every part into 'total'. */
+void vsctl_transact_mp(struct vsctl_ctx *, struct ctl_msg *request,
+                       struct ctl_msg *total);
+/* Fills 'map' with the ports of 'bridge' (asks the daemon). */
+void vsctl_port_map(struct vsctl_ctx *, const char *bridge,
+                    struct ofp_port_map *map);
+
+/* vsctl-output.c. */
+void vsctl_print_show(const struct vsctl_ctx *, const struct ctl_mp_reply *);
+void vsctl_print_list_br(const struct vsctl_ctx *,
+                         const struct ctl_mp_reply *);
+void vsctl_print_list_ports(const struct vsctl_ctx *,
+                            const struct ctl_mp_reply *);
+void vsctl_print_flows(const struct vsctl_ctx *, const struct ctl_mp_reply *,
+                       const struct ofp_port_map *);
+void vsctl_print_port_stats(const struct vsctl_ctx *,
+                            const struct ctl_mp_reply *, uint32_t xid,
+                            const struct ofp_port_map *);
+void vsctl_print_dp_flows(const struct vsctl_ctx *,
+                          const struct ctl_mp_reply *);
+void vsctl_print_trace(const struct vsctl_ctx *, const struct ctl_mp_reply *);
+/* Key/value replies (status, log levels). */
+void vsctl_print_kv(const struct vsctl_ctx *, const struct smap *,
+                    const char *key_name, const char *value_name);
+void vsctl_print_version(const struct vsctl_ctx *);
+
+#endif /* vsctl.h */

@@ -1,0 +1,878 @@
+/* bridge: configuration -> dpif + ofproto, kept durable in the store.
+ *
+ * Replay model: a bridge's stored flow log is replayed on top of the
+ * state right after bridge_add(), i.e. an ofproto with the default
+ * NORMAL flow.  A snapshot written at compaction therefore starts with
+ * "delete every flow" and then adds the current rules, which makes it
+ * replay to exactly the current table from that same starting state. */
+#include "bridge.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl-proto.h"
+#include "db.h"
+#include "dynamic-string.h"
+#include "errors.h"
+#include "hash.h"
+#include "hmap.h"
+#include "log.h"
+#include "match.h"
+#include "ofp-flow.h"
+#include "ofp-port-map.h"
+#include "ofpact.h"
+#include "ofproto.h"
+#include "smap.h"
+#include "util.h"
+
+TS_LOG_DEFINE(bridge);
+
+/* Flow mods replayed per ofproto_flow_mod_batch() call at start-up. */
+#define REPLAY_CHUNK 4096
+
+struct bridge_set {
+    struct db *db;              /* borrowed */
+    struct dpif_config dpif_cfg;
+    char *internal_type;
+    struct hmap bridges;        /* struct bridge, by name */
+    void (*wakeup_cb)(void *);
+    void *wakeup_aux;
+};
+
+struct bport {
+    struct hmap_node node;      /* in bridge's 'ports', by name */
+    char *name;
+    char *type;
+    uint32_t ofport;
+    struct smap options;
+    bool missing;               /* not in the datapath */
+    long long created_msec;
+};
+
+struct bridge {
+    struct hmap_node node;      /* in bridge_set's 'bridges' */
+    struct bridge_set *set;
+    char *name;
+    struct dpif *dpif;
+    struct ofproto *ofproto;
+    struct hmap ports;          /* struct bport */
+    bool local_ok;              /* internal port is in the datapath */
+    long long created_msec;
+    struct db_flows expired;    /* deletions of expired rules to store */
+};
+
+/* ---- Flow encoding ------------------------------------------------------ */
+
+/* Appends 'fm' as one CTL_FLOW_MOD frame to 'out'. */
+static int
+encode_fm(const char *bridge, const struct ofp_flow_mod *fm,
+          struct db_flows *out, char **errp)
+{
+    struct ctl_msg msg;
+    struct ds ds = DS_EMPTY_INITIALIZER;
+
+    ctl_msg_init(&msg, CTL_FLOW_MOD, 0);
+    /* Borrowed: encoding never modifies or frees the message. */
+    msg.flow_mod.bridge = (char *) bridge;
+    msg.flow_mod.fm = (struct ofp_flow_mod *) fm;
+    int err = ctl_msg_encode(&msg, &ds);
+    if (err) {
+        if (errp) {
+            *errp = xasprintf("cannot encode flow mod for the store: %s",
+                              ts_strerror(err));
+        }
+    } else {
+        db_flows_append(out, ds.string, ds.length);
+    }
+    ds_destroy(&ds);
+    return err;
+}
+
+/* Decodes a stored blob.  On success '*fmp' is owned by the caller
+ * (ofp_flow_mod_release + free). */
+static int
+decode_fm(const uint8_t *blob, size_t len, struct ofp_flow_mod **fmp,
+          char **errp)
+{
+    struct ctl_msg msg;
+    char *err = NULL;
+    int r = ctl_msg_decode(blob, len, &msg, &err);
+
+    if (r) {
+        *errp = xasprintf("undecodable flow mod: %s",
+                          err ? err : ts_strerror(r));
+        free(err);
+        return r;
+    }
+    if (msg.type != CTL_FLOW_MOD || !msg.flow_mod.fm) {
+        *errp = xasprintf("stored flow is a %s message",
+                          ctl_type_name(msg.type));
+        ctl_msg_release(&msg);
+        return -TS_ERR_STORE;
+    }
+    *fmp = msg.flow_mod.fm;
+    msg.flow_mod.fm = NULL;
+    ctl_msg_release(&msg);
+    return 0;
+}
+
+static void
+fm_free(struct ofp_flow_mod *fm)
+{
+    if (fm) {
+        ofp_flow_mod_release(fm);
+        free(fm);
+    }
+}
+
+/* ---- Lookups -------------------------------------------------------------- */
+
+struct bridge *
+bridge_find(const struct bridge_set *set, const char *name)
+{
+    struct bridge *br;
+
+    HMAP_FOR_EACH_WITH_HASH (br, node, hash_string(name, 0), &set->bridges) {
+        if (!strcmp(br->name, name)) {
+            return br;
+        }
+    }
+    return NULL;
+}
+
+static struct bport *
+port_find(const struct bridge *br, const char *name)
+{
+    struct bport *p;
+
+    HMAP_FOR_EACH_WITH_HASH (p, node, hash_string(name, 0), &br->ports) {
+        if (!strcmp(p->name, name)) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static struct bport *
+port_find_by_number(const struct bridge *br, uint32_t ofport)
+{
+    struct bport *p;
+
+    HMAP_FOR_EACH (p, node, &br->ports) {
+        if (p->ofport == ofport) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+struct bridge *
+bridge_find_port(const struct bridge_set *set, const char *name,
+                 uint32_t *ofport)
+{
+    struct bridge *br;
+
+    HMAP_FOR_EACH (br, node, &set->bridges) {
+        struct bport *p = port_find(br, name);
+        if (p || !strcmp(br->name, name)) {
+            if (ofport) {
+                *ofport = p ? p->ofport : DPIF_PORT_LOCAL;
+            }
+            return br;
+        }
+    }
+    return NULL;
+}
+
+static bool
+name_in_use(const struct bridge_set *set, const char *name)
+{
+    return bridge_find(set, name) || bridge_find_port(set, name, NULL);
+}
+
+const char *
+bridge_name(const struct bridge *br)
+{
+    return br->name;
+}
+
+struct ofproto *
+bridge_ofproto(const struct bridge *br)
+{
+    return br->ofproto;
+}
+
+struct dpif *
+bridge_dpif(const struct bridge *br)
+{
+    return br->dpif;
+}
+
+static int
+cmp_bridge(const void *a_, const void *b_)
+{
+    const struct bridge *const *a = a_, *const *b = b_;
+    return strcmp((*a)->name, (*b)->name);
+}
+
+size_t
+bridge_list(const struct bridge_set *set, const struct bridge **out,
+            size_t max)
+{
+    size_t n = hmap_count(&set->bridges), i = 0;
+    const struct bridge **all = xcalloc(n ? n : 1, sizeof *all);
+    struct bridge *br;
+
+    HMAP_FOR_EACH (br, node, &set->bridges) {
+        all[i++] = br;
+    }
+    qsort(all, n, sizeof *all, cmp_bridge);
+    memcpy(out, all, MIN(n, max) * sizeof *out);
+    free(all);
+    return n;
+}
+
+static int
+cmp_port_info(const void *a_, const void *b_)
+{
+    const struct bridge_port_info *a = a_, *b = b_;
+    /* The internal port (LOCAL, the highest number) sorts first. */
+    bool la = a->ofport == DPIF_PORT_LOCAL, lb = b->ofport == DPIF_PORT_LOCAL;
+    if (la != lb) {
+        return la ? -1 : 1;
+    }
+    return a->ofport < b->ofport ? -1 : a->ofport > b->ofport;
+}
+
+size_t
+bridge_ports(const struct bridge *br, struct bridge_port_info *out,
+             size_t max)
+{
+    static const struct smap no_options = SMAP_INITIALIZER;
+    size_t n = hmap_count(&br->ports) + 1, i = 0;
+    struct bridge_port_info *all = xcalloc(n, sizeof *all);
+    struct bport *p;
+
+    all[i++] = (struct bridge_port_info) {
+        .name = br->name, .type = br->set->internal_type,
+        .ofport = DPIF_PORT_LOCAL, .options = &no_options,
+        .missing = !br->local_ok, .created_msec = br->created_msec,
+    };
+    HMAP_FOR_EACH (p, node, &br->ports) {
+        all[i++] = (struct bridge_port_info) {
+            .name = p->name, .type = p->type, .ofport = p->ofport,
+            .options = &p->options, .missing = p->missing,
+            .created_msec = p->created_msec,
+        };
+    }
+    qsort(all, n, sizeof *all, cmp_port_info);
+    memcpy(out, all, MIN(n, max) * sizeof *out);
+    free(all);
+    return n;
+}
+
+void
+bridge_port_map(const struct bridge *br, struct ofp_port_map *map)
+{
+    struct bport *p;
+
+    ofp_port_map_put(map, DPIF_PORT_LOCAL, br->name);
+    HMAP_FOR_EACH (p, node, &br->ports) {
+        ofp_port_map_put(map, p->ofport, p->name);
+    }
+}
+
+/* ---- Bridge life cycle -------------------------------------------------- */
+
+static void
+bridge_flow_removed(void *br_, const struct ofp_flow_stats *fs,
+                    enum ofproto_removed_reason reason)
+{
+    struct bridge *br = br_;
+    struct ofp_flow_mod fm;
+
+    if (reason != OFPROTO_RR_IDLE_TIMEOUT
+        && reason != OFPROTO_RR_HARD_TIMEOUT) {
+        return;
+    }
+    /* Remember the expiry, so that a restart does not bring it back. */
+    ofp_flow_mod_init(&fm, OFPFC_DELETE_STRICT);
+    fm.table_id = fs->table_id;
+    fm.priority = fs->priority;
+    fm.match = fs->match;
+    char *err = NULL;
+    if (encode_fm(br->name, &fm, &br->expired, &err)) {
+        TS_WARN("bridge %s: %s", br->name, err);
+        free(err);
+    }
+    ofp_flow_mod_release(&fm);
+}
+
+static void
+bridge_wakeup(void *set_)
+{
+    struct bridge_set *set = set_;
+
+    if (set->wakeup_cb) {
+        set->wakeup_cb(set->wakeup_aux);
+    }
+}
+
+/* Creates the dpif, ofproto and internal port of a new bridge object (not
+ * yet in the set).  With 'strict' (a client's add-br), failing to add the
+ * internal port fails the whole operation; at start-up it is a warning. */
+static int
+bridge_create(struct bridge_set *set, const char *name, bool strict,
+              struct bridge **brp, char **errp)
+{
+    struct bridge *br = xzalloc(sizeof *br);
+    uint32_t local = DPIF_PORT_LOCAL;
+    char *perr = NULL;
+    int err;
+
+    br->set = set;
+    br->name = xstrdup(name);
+    hmap_init(&br->ports);
+    db_flows_init(&br->expired);
+    br->created_msec = time_msec();
+    err = dpif_create(name, &set->dpif_cfg, &br->dpif);
+    if (err) {
+        *errp = xasprintf("cannot create datapath for bridge '%s': %s", name,
+                          ts_strerror(err));
+        goto error;
+    }
+    br->ofproto = ofproto_create(name, br->dpif);
+    ofproto_set_flow_removed_cb(br->ofproto, bridge_flow_removed, br);
+    ofproto_set_wakeup_cb(br->ofproto, bridge_wakeup, set);
+
+    err = dpif_port_add(br->dpif, name, set->internal_type, NULL, &local,
+                        &perr);
+    if (err) {
+        if (strict) {
+            *errp = perr ? perr : xasprintf("cannot add internal port "
+                                            "'%s': %s", name,
+                                            ts_strerror(err));
+            goto error;
+        }
+        TS_WARN("bridge %s: cannot re-create internal port: %s", name,
+                perr ? perr : ts_strerror(err));
+        free(perr);
+    } else {
+        br->local_ok = true;
+        ofproto_port_added(br->ofproto, DPIF_PORT_LOCAL, name);
+    }
+    *brp = br;
+    return 0;
+
+error:
+    ofproto_destroy(br->ofproto);
+    dpif_destroy(br->dpif);
+    hmap_destroy(&br->ports);
+    free(br->name);
+    free(br);
+    return err;
+}
+
+static void
+bport_free(struct bport *p)
+{
+    free(p->name);
+    free(p->type);
+    smap_destroy(&p->options);
+    free(p);
+}
+
+static void
+bridge_free(struct bridge *br)
+{
+    struct bport *p;
+
+    ofproto_destroy(br->ofproto);
+    dpif_destroy(br->dpif);
+    HMAP_FOR_EACH_POP (p, node, &br->ports) {
+        bport_free(p);
+    }
+    hmap_destroy(&br->ports);
+    db_flows_release(&br->expired);
+    free(br->name);
+    free(br);
+}
+
+int
+bridge_add(struct bridge_set *set, const char *name, char **errp)
+{
+    struct bridge *br;
+    int err;
+
+    if (!*name) {
+        *errp = xstrdup("bridge name must not be empty");
+        return -EINVAL;
+    }
+    if (name_in_use(set, name)) {
+        *errp = xasprintf("cannot create bridge '%s': %s already exists",
+                          name, bridge_find(set, name) ? "a bridge"
+                                                       : "a port by that name");
+        return -TS_ERR_BRIDGE_EXISTS;
+    }
+    err = bridge_create(set, name, true, &br, errp);
+    if (err) {
+        return err;
+    }
+    err = db_add_bridge(set->db, name, NULL, errp);
+    if (err) {
+        bridge_free(br);
+        return err;
+    }
+    hmap_insert(&set->bridges, &br->node, hash_string(name, 0));
+    TS_INFO("added bridge %s", name);
+    return 0;
+}
+
+int
+bridge_del(struct bridge_set *set, const char *name, char **errp)
+{
+    struct bridge *br = bridge_find(set, name);
+    int err;
+
+    if (!br) {
+        *errp = xasprintf("no bridge named '%s'", name);
+        return -TS_ERR_NO_BRIDGE;
+    }
+    /* Store first: if that fails, nothing has changed. */
+    err = db_del_bridge(set->db, name, errp);
+    if (err) {
+        return err;
+    }
+    hmap_remove(&set->bridges, &br->node);
+    bridge_free(br);
+    TS_INFO("deleted bridge %s", name);
+    return 0;
+}
+
+/* ---- Ports -------------------------------------------------------------- */
+
+static struct bport *
+bport_insert(struct bridge *br, const char *name, const char *type,
+             uint32_t ofport, const struct smap *options)
+{
+    struct bport *p = xzalloc(sizeof *p);
+
+    p->name = xstrdup(name);
+    p->type = xstrdup(type);
+    p->ofport = ofport;
+    smap_init(&p->options);
+    if (options) {
+        smap_clone(&p->options, options);
+    }
+    p->created_msec = time_msec();
+    hmap_insert(&br->ports, &p->node, hash_string(name, 0));
+    return p;
+}
+
+int
+bridge_port_add(struct bridge *br, const char *name, const char *type,
+                uint32_t ofport, const struct smap *options,
+                uint32_t *ofportp, char **errp)
+{
+    struct bridge_set *set = br->set;
+    struct dpif_port_info info;
+    uint32_t port_no = ofport;
+    int err;
+
+    if (!*name) {
+        *errp = xstrdup("port name must not be empty");
+        return -EINVAL;
+    }
+    if (name_in_use(set, name)) {
+        *errp = xasprintf("cannot create port '%s': a %s by that name "
+                          "already exists", name,
+                          bridge_find(set, name) ? "bridge" : "port");
+        return -TS_ERR_PORT_EXISTS;
+    }
+    if (ofport > DPIF_PORT_MAX) {
+        *errp = xasprintf("cannot create port '%s': port number %u out of "
+                          "range (1 to %u)", name, ofport, DPIF_PORT_MAX);
+        return -EINVAL;
+    }
+    if (ofport && port_find_by_number(br, ofport)) {
+        *errp = xasprintf("cannot create port '%s': port number %u is "
+                          "already in use on bridge '%s'", name, ofport,
+                          br->name);
+        return -TS_ERR_OFPORT_IN_USE;
+    }
+    /* Configured-but-missing ports keep their numbers: pick one the
+     * store does not already use. */
+    if (!port_no) {
+        for (port_no = 1; port_no <= DPIF_PORT_MAX; port_no++) {
+            if (!port_find_by_number(br, port_no)) {
+                break;
+            }
+        }
+    }
+    err = dpif_port_add(br->dpif, name, type && *type ? type : NULL,
+                        options, &port_no, errp);
+    if (err) {
+        if (!*errp) {
+            *errp = xasprintf("cannot add port '%s': %s", name,
+                              ts_strerror(err));
+        }
+        return err;
+    }
+    const char *real_type = type && *type ? type : "system";
+    if (!dpif_port_query(br->dpif, port_no, &info) && info.type[0]) {
+        real_type = info.type;
+    }
+    err = db_add_port(set->db, br->name, name, real_type, port_no, options,
+                      errp);
+    if (err) {
+        dpif_port_del(br->dpif, port_no);
+        return err;
+    }
+    ofproto_port_added(br->ofproto, port_no, name);
+    bport_insert(br, name, real_type, port_no, options);
+    if (ofportp) {
+        *ofportp = port_no;
+    }
+    TS_INFO("bridge %s: added port %s (%s) as %u", br->name, name,
+            real_type, port_no);
+    return 0;
+}
+
+int
+bridge_port_del(struct bridge *br, const char *name, char **errp)
+{
+    struct bport *p = port_find(br, name);
+    int err;
+
+    if (!p) {
+        *errp = xasprintf("bridge '%s' has no port named '%s'%s", br->name,
+                          name, !strcmp(name, br->name)
+                          ? " (the internal port goes with the bridge)"
+                          : "");
+        return -TS_ERR_NO_PORT;
+    }
+    err = db_del_port(br->set->db, br->name, name, errp);
+    if (err) {
+        return err;
+    }
+    if (!p->missing) {
+        ofproto_port_removed(br->ofproto, p->ofport);
+        err = dpif_port_del(br->dpif, p->ofport);
+        if (err) {
+            TS_WARN("bridge %s: removing port %s from the datapath: %s",
+                    br->name, name, ts_strerror(err));
+        }
+    }
+    hmap_remove(&br->ports, &p->node);
+    bport_free(p);
+    TS_INFO("bridge %s: deleted port %s", br->name, name);
+    return 0;
+}
+
+/* ---- Flows -------------------------------------------------------------- */
+
+int
+bridge_flow_mod(struct bridge *br, const struct ofp_flow_mod *fm,
+                char **errp)
+{
+    return bridge_flow_mod_batch(br, fm, 1, errp);
+}
+
+int
+bridge_flow_mod_batch(struct bridge *br, const struct ofp_flow_mod *mods,
+                      size_t n, char **errp)
+{
+    struct db_flows blobs;
+    int err;
+
+    /* Encode first: a mod the store cannot hold is refused before it
+     * changes anything. */
+    db_flows_init(&blobs);
+    for (size_t i = 0; i < n; i++) {
+        err = encode_fm(br->name, &mods[i], &blobs, errp);
+        if (err) {
+            goto out;
+        }
+    }
+    err = n == 1 ? ofproto_flow_mod(br->ofproto, mods, errp)
+                 : ofproto_flow_mod_batch(br->ofproto, mods, n, errp);
+    if (err) {
+        goto out;
+    }
+    char *dberr = NULL;
+    err = db_add_flows(br->set->db, br->name, &blobs, &dberr);
+    if (err) {
+        *errp = xasprintf("flow change applied but not saved: %s",
+                          dberr ? dberr : ts_strerror(err));
+        free(dberr);
+        TS_ERR("bridge %s: %s", br->name, *errp);
+    }
+out:
+    db_flows_release(&blobs);
+    return err;
+}
+
+/* Compaction: the bridge's current rules, replayable from the state after
+ * bridge_add() (see the top of this file). */
+struct snapshot_ctx {
+    const char *bridge;
+    struct db_flows *out;
+    int err;
+};
+
+static void
+snapshot_rule(void *ctx_, const struct ofp_flow_stats *fs)
+{
+    struct snapshot_ctx *ctx = ctx_;
+    struct ofp_flow_mod fm;
+
+    if (ctx->err) {
+        return;
+    }
+    ofp_flow_mod_init(&fm, OFPFC_ADD);
+    fm.table_id = fs->table_id;
+    fm.priority = fs->priority;
+    fm.new_cookie = fs->cookie;
+    fm.idle_timeout = fs->idle_timeout;
+    fm.hard_timeout = fs->hard_timeout;
+    fm.importance = fs->importance;
+    fm.flags = fs->flags & ~OFPFF_CHECK_OVERLAP;
+    fm.match = fs->match;
+    if (fs->ofpacts_len) {
+        memcpy(ofpacts_put_uninit(&fm.ofpacts, fs->ofpacts_len),
+               fs->ofpacts, fs->ofpacts_len);
+    }
+    ctx->err = encode_fm(ctx->bridge, &fm, ctx->out, NULL);
+    ofp_flow_mod_release(&fm);
+}
+
+static int
+bridge_snapshot(void *set_, const char *name, struct db_flows *out)
+{
+    struct bridge_set *set = set_;
+    struct bridge *br = bridge_find(set, name);
+    struct snapshot_ctx ctx = { name, out, 0 };
+    struct ofp_flow_mod del;
+
+    if (!br) {
+        return -TS_ERR_NO_BRIDGE;
+    }
+    ofp_flow_mod_init(&del, OFPFC_DELETE);
+    del.table_id = OFP_TABLE_ALL;
+    match_init_catchall(&del.match);
+    ctx.err = encode_fm(name, &del, out, NULL);
+    ofp_flow_mod_release(&del);
+    if (!ctx.err) {
+        ofproto_dump_flows(br->ofproto, NULL, OFP_TABLE_ALL, false,
+                           snapshot_rule, &ctx);
+    }
+    return ctx.err;
+}
+
+/* Replays 'flows' into 'br' in order, in chunks; a chunk that fails as a
+ * whole is retried one mod at a time so that one bad mod costs only
+ * itself (logged). */
+static int
+replay_chunk(struct bridge *br, struct ofp_flow_mod **fms, size_t n)
+{
+    struct ofp_flow_mod *arr = xcalloc(n, sizeof *arr);
+    char *err = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        arr[i] = *fms[i];       /* shallow: ownership stays with fms[] */
+    }
+    if (ofproto_flow_mod_batch(br->ofproto, arr, n, &err)) {
+        free(err);
+        for (size_t i = 0; i < n; i++) {
+            err = NULL;
+            if (ofproto_flow_mod(br->ofproto, fms[i], &err)) {
+                TS_WARN("bridge %s: stored flow change not replayed: %s",
+                        br->name, err ? err : "error");
+            }
+            free(err);
+        }
+    }
+    free(arr);
+    return 0;
+}
+
+static int
+replay_flows(struct bridge *br, const struct db_flows *flows, char **errp)
+{
+    struct ofp_flow_mod **fms = xcalloc(REPLAY_CHUNK, sizeof *fms);
+    size_t ofs = 0, n = 0, len;
+    const uint8_t *blob;
+    int err = 0;
+
+    while (db_flows_next(flows, &ofs, &blob, &len)) {
+        char *derr = NULL;
+        err = decode_fm(blob, len, &fms[n], &derr);
+        if (err) {
+            *errp = xasprintf("%s: bridge '%s': %s",
+                              db_path(br->set->db), br->name, derr);
+            free(derr);
+            goto out;
+        }
+        if (++n == REPLAY_CHUNK) {
+            replay_chunk(br, fms, n);
+            while (n) {
+                fm_free(fms[--n]);
+            }
+        }
+    }
+    if (n) {
+        replay_chunk(br, fms, n);
+    }
+out:
+    while (n) {
+        fm_free(fms[--n]);
+    }
+    free(fms);
+    return err;
+}
+
+static void
+restore_ports(struct bridge *br, const struct db_bridge *dbr)
+{
+    struct db_port *dp;
+
+    HMAP_FOR_EACH (dp, node, &dbr->ports) {
+        uint32_t port_no = dp->ofport;
+        char *perr = NULL;
+        struct bport *p = bport_insert(br, dp->name, dp->type, dp->ofport,
+                                       &dp->options);
+        int err = dpif_port_add(br->dpif, dp->name, dp->type, &dp->options,
+                                &port_no, &perr);
+        if (err) {
+            TS_WARN("bridge %s: cannot re-add port %s (kept in the "
+                    "configuration): %s", br->name, dp->name,
+                    perr ? perr : ts_strerror(err));
+            p->missing = true;
+        } else {
+            ofproto_port_added(br->ofproto, port_no, dp->name);
+        }
+        free(perr);
+    }
+}
+
+static int
+restore_bridge(struct bridge_set *set, const struct db_bridge *dbr,
+               char **errp)
+{
+    struct bridge *br;
+    int err = bridge_create(set, dbr->name, false, &br, errp);
+
+    if (err) {
+        /* Without a datapath there is nothing to run; keep it stored. */
+        TS_ERR("%s", *errp);
+        free(*errp);
+        *errp = NULL;
+        return 0;
+    }
+    err = replay_flows(br, &dbr->flows, errp);
+    if (err) {
+        bridge_free(br);
+        return err;
+    }
+    restore_ports(br, dbr);
+    hmap_insert(&set->bridges, &br->node, hash_string(br->name, 0));
+    TS_INFO("restored bridge %s: %zu ports, %zu flow changes replayed",
+            br->name, hmap_count(&br->ports), dbr->flows.n);
+    return 0;
+}
+
+int
+bridge_set_create(struct db *db, const struct bridge_set_config *cfg,
+                  struct bridge_set **setp, char **errp)
+{
+    struct bridge_set *set = xzalloc(sizeof *set);
+    const struct db_bridge *dbr;
+    int err = 0;
+
+    set->db = db;
+    if (cfg) {
+        set->dpif_cfg = cfg->dpif;
+    }
+    set->internal_type = xstrdup(cfg && cfg->internal_port_type
+                                 ? cfg->internal_port_type : "internal");
+    hmap_init(&set->bridges);
+    *errp = NULL;
+    HMAP_FOR_EACH (dbr, node, db_bridges(db)) {
+        if (!err) {
+            err = restore_bridge(set, dbr, errp);
+        }
+    }
+    if (err) {
+        bridge_set_destroy(set);
+        *setp = NULL;
+        return err;
+    }
+    db_set_snapshot_cb(db, bridge_snapshot, set);
+    *setp = set;
+    return 0;
+}
+
+void
+bridge_set_destroy(struct bridge_set *set)
+{
+    struct bridge *br;
+
+    if (!set) {
+        return;
+    }
+    if (set->db) {
+        db_set_snapshot_cb(set->db, NULL, NULL);
+    }
+    HMAP_FOR_EACH_POP (br, node, &set->bridges) {
+        bridge_free(br);
+    }
+    hmap_destroy(&set->bridges);
+    free(set->internal_type);
+    free(set);
+}
+
+void
+bridge_set_set_wakeup_cb(struct bridge_set *set, void (*cb)(void *),
+                         void *aux)
+{
+    set->wakeup_cb = cb;
+    set->wakeup_aux = aux;
+}
+
+long long
+bridge_set_run(struct bridge_set *set)
+{
+    long long next = time_msec() + 1000;
+    struct bridge *br;
+
+    HMAP_FOR_EACH (br, node, &set->bridges) {
+        ofproto_run(br->ofproto);
+        next = MIN(next, ofproto_next_wakeup_msec(br->ofproto));
+        if (br->expired.n) {
+            char *err = NULL;
+            if (db_add_flows(set->db, br->name, &br->expired, &err)) {
+                TS_WARN("bridge %s: cannot store expired flows: %s",
+                        br->name, err ? err : "error");
+                free(err);
+            }
+            db_flows_clear(&br->expired);
+        }
+    }
+    return next;
+}
+
+void
+bridge_set_get_stats(const struct bridge_set *set,
+                     struct bridge_set_stats *s)
+{
+    struct bridge *br;
+
+    memset(s, 0, sizeof *s);
+    HMAP_FOR_EACH (br, node, &set->bridges) {
+        s->n_bridges++;
+        s->n_ports += hmap_count(&br->ports) + 1;
+        s->n_flows += ofproto_flow_count(br->ofproto, OFP_TABLE_ALL);
+        s->n_megaflows += dpif_flow_count(br->dpif);
+    }
+}

@@ -1,0 +1,1187 @@
+/* ctl-server: control connections on libev (see ctl-server.h).
+ *
+ * Each client has one ev_io watcher whose events follow its state:
+ * EV_READ while it has no dump in progress, EV_WRITE while its output
+ * queue is not empty.  Stopping EV_READ during a dump both keeps replies
+ * in request order and bounds what one client can make us buffer. */
+#include "ctl-server.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "ctl-proto.h"
+#include "db.h"
+#include "dpif.h"
+#include "dynamic-string.h"
+#include "errors.h"
+#include "hash.h"
+#include "hmap.h"
+#include "list.h"
+#include "log.h"
+#include "match.h"
+#include "ofp-flow.h"
+#include "ofp-port-map.h"
+#include "ofpact.h"
+#include "ofproto.h"
+#include "smap.h"
+#include "stream.h"
+#include "ts-config.h"
+#include "util.h"
+
+TS_LOG_DEFINE(ctl_server);
+
+/* Entries per multipart slice, and the queue length below which the next
+ * slice is produced. */
+#define DUMP_SLICE 1000
+#define DUMP_LOW_WATER (256 * 1024)
+
+struct ctl_server {
+    struct ev_loop *loop;
+    struct bridge_set *bridges;
+    struct db *db;
+    struct stream_listener *listener;
+    ev_io accept_io;
+    ev_timer run_timer;
+    ev_async wakeup;
+    struct ts_list clients;     /* struct ctl_client */
+    size_t n_clients;
+    size_t max_backlog;
+    double run_interval;        /* seconds */
+    long long start_msec;
+};
+
+/* A dump being sent in slices: the entries not yet sent. */
+struct ctl_dump {
+    uint32_t xid;
+    enum ctl_mp_type mp_type;
+    size_t n, next;
+    struct ofp_flow_stats **flows;      /* DUMP_FLOWS: owned until sent */
+    struct ctl_dp_flow *dp_flows;       /* DUMP_DP_FLOWS */
+};
+
+struct ctl_bundle_state {
+    struct hmap_node node;      /* in client's 'bundles', by id */
+    uint32_t id;
+    char *bridge;
+    struct ofp_flow_mod **fms;  /* owned */
+    size_t n, allocated;
+};
+
+struct ctl_client {
+    struct ts_list node;        /* in server's 'clients' */
+    struct ctl_server *server;
+    struct stream *stream;
+    ev_io io;
+    int events;                 /* what 'io' watches now */
+    struct hmap bundles;        /* struct ctl_bundle_state */
+    struct ctl_dump *dump;      /* in progress, or NULL */
+    bool closing;               /* close once the queue drains */
+    bool dead;                  /* closed: freed when its callback ends */
+    char *name;
+};
+
+static void client_update_events(struct ctl_client *);
+static void client_process(struct ctl_client *);
+static void client_close(struct ctl_client *, const char *why);
+static void client_free(struct ctl_client *);
+
+/* ---- Sending ------------------------------------------------------------ */
+
+/* Returns false if the client was closed. */
+static bool
+client_send_bytes(struct ctl_client *c, const struct ds *ds)
+{
+    if (c->dead) {
+        return false;
+    }
+    int err = stream_send(c->stream, ds->string, ds->length);
+    if (err) {
+        client_close(c, ts_strerror(err));
+        return false;
+    }
+    if (stream_tx_backlog(c->stream) > c->server->max_backlog) {
+        TS_WARN("%s: output queue over %zu bytes (client not reading): "
+                "disconnecting", c->name, c->server->max_backlog);
+        client_close(c, NULL);
+        return false;
+    }
+    client_update_events(c);
+    return true;
+}
+
+static bool
+client_send(struct ctl_client *c, struct ctl_msg *msg)
+{
+    struct ds ds = DS_EMPTY_INITIALIZER;
+    int err = msg->type == CTL_MULTIPART_REPLY
+              ? ctl_msg_encode_multipart(msg, true, &ds)
+              : ctl_msg_encode(msg, &ds);
+    bool ok;
+
+    if (err) {
+        /* Our own reply does not encode (e.g. an over-long error text):
+         * say so rather than leave the client waiting. */
+        struct ctl_msg e;
+        TS_WARN("%s: cannot encode %s reply: %s", c->name,
+                ctl_type_name(msg->type), ts_strerror(err));
+        ctl_msg_init_error(&e, msg->xid, CTL_ET_FAILED, err,
+                           "reply could not be encoded: %s",
+                           ts_strerror(err));
+        ds_clear(&ds);
+        err = ctl_msg_encode(&e, &ds);
+        ctl_msg_release(&e);
+    }
+    ok = err ? true : client_send_bytes(c, &ds);
+    ds_destroy(&ds);
+    ctl_msg_release(msg);
+    return ok;
+}
+
+static bool
+send_ok(struct ctl_client *c, uint32_t xid)
+{
+    struct ctl_msg m;
+    ctl_msg_init(&m, CTL_OK, xid);
+    return client_send(c, &m);
+}
+
+static bool TS_PRINTF(5, 6)
+send_error(struct ctl_client *c, uint32_t xid, enum ctl_error_type type,
+           int err, const char *fmt, ...)
+{
+    struct ctl_msg m;
+    va_list args;
+
+    va_start(args, fmt);
+    char *text = xvasprintf(fmt, args);
+    va_end(args);
+    ctl_msg_init_error(&m, xid, type, err, "%s", text);
+    free(text);
+    return client_send(c, &m);
+}
+
+/* Replies OK for 0, else ERROR with 'errmsg' (consumed) or the code. */
+static bool
+send_result(struct ctl_client *c, uint32_t xid, int err, char *errmsg)
+{
+    bool ok;
+    if (!err) {
+        ok = send_ok(c, xid);
+    } else {
+        ok = send_error(c, xid, CTL_ET_FAILED, err, "%s",
+                        errmsg ? errmsg : ts_strerror(err));
+    }
+    free(errmsg);
+    return ok;
+}
+
+/* ---- Dumps in slices ---------------------------------------------------- */
+
+static void
+dump_free(struct ctl_dump *d)
+{
+    if (!d) {
+        return;
+    }
+    for (size_t i = d->next; i < d->n; i++) {
+        if (d->flows) {
+            free((void *) d->flows[i]->ofpacts);
+            free(d->flows[i]);
+        }
+        if (d->dp_flows) {
+            free(d->dp_flows[i].match);
+            free(d->dp_flows[i].actions);
+        }
+    }
+    free(d->flows);
+    free(d->dp_flows);
+    free(d);
+}
+
+/* Sends slices while the queue is short.  Returns false if the client
+ * was closed. */
+static bool
+dump_continue(struct ctl_client *c)
+{
+    struct ctl_dump *d = c->dump;
+
+    while (d && stream_tx_backlog(c->stream) < DUMP_LOW_WATER) {
+        struct ctl_msg m;
+        struct ds ds = DS_EMPTY_INITIALIZER;
+        size_t end = MIN(d->n, d->next + DUMP_SLICE);
+
+        ctl_msg_init_mp_reply(&m, d->xid, d->mp_type);
+        for (; d->next < end; d->next++) {
+            if (d->flows) {
+                ctl_mp_reply_add_flow(&m, d->flows[d->next]);
+            } else {
+                struct ctl_dp_flow *f = &d->dp_flows[d->next];
+                ctl_mp_reply_add_dp_flow(&m, f->match, f->actions,
+                                         f->n_packets, f->n_bytes,
+                                         f->used_msec, f->tcp_flags);
+                free(f->match);
+                free(f->actions);
+            }
+        }
+        bool last = d->next >= d->n;
+        int err = ctl_msg_encode_multipart(&m, last, &ds);
+        ctl_msg_release(&m);
+        if (err) {
+            TS_WARN("%s: cannot encode dump slice: %s", c->name,
+                    ts_strerror(err));
+            ds_destroy(&ds);
+            client_close(c, NULL);
+            return false;
+        }
+        if (last) {
+            dump_free(d);
+            c->dump = d = NULL;
+        }
+        bool ok = client_send_bytes(c, &ds);
+        ds_destroy(&ds);
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+dump_collect_flow(void *d_, const struct ofp_flow_stats *fs)
+{
+    struct ctl_dump *d = d_;
+    struct ofp_flow_stats *copy = xmemdup(fs, sizeof *fs);
+
+    copy->ofpacts = fs->ofpacts_len
+                    ? xmemdup(fs->ofpacts, fs->ofpacts_len) : NULL;
+    if (d->n % 1024 == 0) {
+        d->flows = xrealloc(d->flows, (d->n + 1024) * sizeof *d->flows);
+    }
+    d->flows[d->n++] = copy;
+}
+
+static void
+dump_collect_dp_flow(void *d_, const struct dpif_flow_dump_entry *e)
+{
+    struct ctl_dump *d = d_;
+    struct match m = { .flow = e->key, .wc = e->mask };
+    struct ds ds = DS_EMPTY_INITIALIZER;
+
+    if (d->n % 1024 == 0) {
+        d->dp_flows = xrealloc(d->dp_flows,
+                               (d->n + 1024) * sizeof *d->dp_flows);
+    }
+    struct ctl_dp_flow *f = &d->dp_flows[d->n++];
+    f->match = match_to_string(&m, OFP_DEFAULT_PRIORITY, NULL);
+    dpa_format(&ds, e->actions, e->actions_len);
+    f->actions = ds_steal_cstr(&ds);
+    f->n_packets = e->stats.n_packets;
+    f->n_bytes = e->stats.n_bytes;
+    f->used_msec = e->stats.used ? time_msec() - e->stats.used : -1;
+    f->tcp_flags = e->stats.tcp_flags;
+}
+
+/* ---- Requests ------------------------------------------------------------ */
+
+static struct bridge *
+need_bridge(struct ctl_client *c, uint32_t xid, const char *name)
+{
+    struct bridge *br = name ? bridge_find(c->server->bridges, name) : NULL;
+    if (!br) {
+        send_error(c, xid, CTL_ET_FAILED, TS_ERR_NO_BRIDGE,
+                   "no bridge named '%s'", name ? name : "");
+    }
+    return br;
+}
+
+static void
+handle_add_br(struct ctl_client *c, const struct ctl_msg *m)
+{
+    struct bridge_set *set = c->server->bridges;
+    char *err = NULL;
+
+    if ((m->br.flags & CTL_CF_MAY_EXIST) && bridge_find(set, m->br.name)) {
+        send_ok(c, m->xid);
+        return;
+    }
+    int e = bridge_add(set, m->br.name, &err);
+    send_result(c, m->xid, e, err);
+}
+
+static void
+handle_del_br(struct ctl_client *c, const struct ctl_msg *m)
+{
+    struct bridge_set *set = c->server->bridges;
+    char *err = NULL;
+
+    if ((m->br.flags & CTL_CF_IF_EXISTS) && !bridge_find(set, m->br.name)) {
+        send_ok(c, m->xid);
+        return;
+    }
+    int e = bridge_del(set, m->br.name, &err);
+    send_result(c, m->xid, e, err);
+}
+
+static void
+handle_add_port(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_port_request *r = &m->port;
+    struct bridge *br = need_bridge(c, m->xid, r->bridge);
+    char *err = NULL;
+
+    if (!br) {
+        return;
+    }
+    if ((r->flags & CTL_CF_MAY_EXIST)
+        && bridge_find_port(c->server->bridges, r->name, NULL) == br) {
+        send_ok(c, m->xid);
+        return;
+    }
+    int e = bridge_port_add(br, r->name, r->type, r->ofport, &r->options,
+                            NULL, &err);
+    send_result(c, m->xid, e, err);
+}
+
+static void
+handle_del_port(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_port_request *r = &m->port;
+    struct bridge *br;
+    char *err = NULL;
+
+    /* As ovs-vsctl: the bridge may be omitted (""). */
+    if (!r->bridge || !*r->bridge) {
+        br = bridge_find_port(c->server->bridges, r->name, NULL);
+        if (!br) {
+            if (r->flags & CTL_CF_IF_EXISTS) {
+                send_ok(c, m->xid);
+            } else {
+                send_error(c, m->xid, CTL_ET_FAILED, TS_ERR_NO_PORT,
+                           "no port named '%s'", r->name);
+            }
+            return;
+        }
+    } else if (!(br = need_bridge(c, m->xid, r->bridge))) {
+        return;
+    }
+    if ((r->flags & CTL_CF_IF_EXISTS)
+        && bridge_find_port(c->server->bridges, r->name, NULL) != br) {
+        send_ok(c, m->xid);
+        return;
+    }
+    int e = bridge_port_del(br, r->name, &err);
+    send_result(c, m->xid, e, err);
+}
+
+static void
+handle_flow_mod(struct ctl_client *c, const struct ctl_msg *m)
+{
+    struct bridge *br = need_bridge(c, m->xid, m->flow_mod.bridge);
+    char *err = NULL;
+
+    if (br) {
+        int e = bridge_flow_mod(br, m->flow_mod.fm, &err);
+        send_result(c, m->xid, e, err);
+    }
+}
+
+static struct ctl_bundle_state *
+bundle_find(struct ctl_client *c, uint32_t id)
+{
+    struct ctl_bundle_state *b;
+
+    HMAP_FOR_EACH_WITH_HASH (b, node, hash_int(id, 0), &c->bundles) {
+        if (b->id == id) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+static void
+bundle_free(struct ctl_bundle_state *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        ofp_flow_mod_release(b->fms[i]);
+        free(b->fms[i]);
+    }
+    free(b->fms);
+    free(b->bridge);
+    free(b);
+}
+
+static void
+handle_bundle(struct ctl_client *c, struct ctl_msg *m)
+{
+    struct ctl_bundle *r = &m->bundle;
+    struct ctl_bundle_state *b = bundle_find(c, r->id);
+
+    if (m->type == CTL_BUNDLE_OPEN) {
+        if (b) {
+            send_error(c, m->xid, CTL_ET_BUNDLE_FAILED, EEXIST,
+                       "bundle %u is already open", r->id);
+        } else if (need_bridge(c, m->xid, r->bridge)) {
+            b = xzalloc(sizeof *b);
+            b->id = r->id;
+            b->bridge = xstrdup(r->bridge);
+            hmap_insert(&c->bundles, &b->node, hash_int(r->id, 0));
+            send_ok(c, m->xid);
+        }
+        return;
+    }
+    if (!b) {
+        send_error(c, m->xid, CTL_ET_BUNDLE_FAILED, ENOENT,
+                   "no open bundle %u", r->id);
+        return;
+    }
+    if (m->type == CTL_BUNDLE_ADD) {
+        if (!r->fm) {
+            send_error(c, m->xid, CTL_ET_BAD_REQUEST, TS_ERR_PROTO,
+                       "bundle add without a flow mod");
+            return;
+        }
+        if (b->n == b->allocated) {
+            b->allocated = b->allocated ? 2 * b->allocated : 64;
+            b->fms = xrealloc(b->fms, b->allocated * sizeof *b->fms);
+        }
+        b->fms[b->n++] = r->fm;
+        r->fm = NULL;
+        send_ok(c, m->xid);
+        return;
+    }
+
+    hmap_remove(&c->bundles, &b->node);
+    if (m->type == CTL_BUNDLE_COMMIT) {
+        struct bridge *br = need_bridge(c, m->xid, b->bridge);
+        if (br) {
+            struct ofp_flow_mod *arr = xcalloc(b->n ? b->n : 1,
+                                               sizeof *arr);
+            char *err = NULL;
+            for (size_t i = 0; i < b->n; i++) {
+                arr[i] = *b->fms[i];    /* shallow: b keeps ownership */
+            }
+            int r_ = b->n ? bridge_flow_mod_batch(br, arr, b->n, &err) : 0;
+            free(arr);
+            if (r_) {
+                send_error(c, m->xid, CTL_ET_BUNDLE_FAILED, r_, "%s",
+                           err ? err : ts_strerror(r_));
+                free(err);
+            } else {
+                send_ok(c, m->xid);
+            }
+        }
+    } else {
+        send_ok(c, m->xid);
+    }
+    bundle_free(b);
+}
+
+static void
+handle_packet_out(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_packet_out *r = &m->packet_out;
+    struct bridge *br = need_bridge(c, m->xid, r->bridge);
+    struct ofpacts acts = {
+        .data = (uint8_t *) r->ofpacts, .size = r->ofpacts_len,
+        .allocated = r->ofpacts_len,
+    };
+    char *err = NULL;
+
+    if (br) {
+        int e = ofproto_packet_out(bridge_ofproto(br), r->in_port,
+                                   r->packet, r->packet_len, &acts, &err);
+        send_result(c, m->xid, e, err);
+    }
+}
+
+static void
+collect_level(const struct log_module *mod, void *kv_)
+{
+    smap_replace(kv_, mod->name, log_level_name(mod->level));
+}
+
+static void
+handle_log_level(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const char *spec = m->log_level.spec ? m->log_level.spec : "";
+    struct ctl_msg reply;
+
+    if (*spec) {
+        int err = log_set_level_str(spec);
+        if (err) {
+            send_error(c, m->xid, CTL_ET_FAILED, err,
+                       "invalid log level specification '%s': %s", spec,
+                       err == -ENOENT ? "no such module"
+                                      : "bad level or syntax");
+            return;
+        }
+        TS_INFO("log levels changed: %s", spec);
+    }
+    ctl_msg_init(&reply, CTL_LOG_LEVEL_REPLY, m->xid);
+    log_for_each_module(collect_level, &reply.kv);
+    client_send(c, &reply);
+}
+
+static unsigned long long
+rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, rss = 0;
+
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &rss) != 2) {
+            rss = 0;
+        }
+        fclose(f);
+    }
+    return rss * (unsigned long long) sysconf(_SC_PAGESIZE) / 1024;
+}
+
+static void
+handle_status(struct ctl_client *c, const struct ctl_msg *m)
+{
+    struct ctl_server *s = c->server;
+    struct bridge_set_stats bs;
+    struct db_stats ds;
+    struct ctl_msg reply;
+    char buf[64];
+
+    bridge_set_get_stats(s->bridges, &bs);
+    db_get_stats(s->db, &ds);
+    ctl_msg_init(&reply, CTL_STATUS_REPLY, m->xid);
+#define KV(KEY, FMT, VAL)                                   \
+    do {                                                    \
+        snprintf(buf, sizeof buf, FMT, VAL);                \
+        smap_replace(&reply.kv, KEY, buf);                  \
+    } while (0)
+    smap_replace(&reply.kv, "version", TS_VERSION);
+    KV("pid", "%ld", (long) getpid());
+    KV("uptime", "%lld", (time_msec() - s->start_msec) / 1000);
+    KV("bridges", "%zu", bs.n_bridges);
+    KV("ports", "%zu", bs.n_ports);
+    KV("flows", "%zu", bs.n_flows);
+    KV("megaflows", "%zu", bs.n_megaflows);
+    KV("memory_rss_kb", "%llu", rss_kb());
+    KV("clients", "%zu", s->n_clients);
+    smap_replace(&reply.kv, "db", db_path(s->db));
+    KV("db_bytes", "%llu", (unsigned long long) ds.file_size);
+    KV("db_records", "%llu", (unsigned long long) ds.n_records);
+#undef KV
+    client_send(c, &reply);
+}
+
+static void
+add_port_options(struct ctl_port *cp, const struct bridge_port_info *pi)
+{
+    const struct smap_entry *e;
+
+    SMAP_FOR_EACH (e, pi->options) {
+        smap_replace(&cp->options, e->key, e->value);
+    }
+}
+
+/* Ports of 'br' into an array the caller frees. */
+static struct bridge_port_info *
+ports_of(const struct bridge *br, size_t *n)
+{
+    size_t total = bridge_ports(br, NULL, 0);
+    struct bridge_port_info *ports = xcalloc(total, sizeof *ports);
+    *n = bridge_ports(br, ports, total);
+    return ports;
+}
+
+static void
+handle_show(struct ctl_client *c, const struct ctl_msg *m)
+{
+    struct bridge_set *set = c->server->bridges;
+    size_t n_br = bridge_list(set, NULL, 0);
+    const struct bridge **brs = xcalloc(n_br ? n_br : 1, sizeof *brs);
+    struct ctl_msg reply;
+
+    bridge_list(set, brs, n_br);
+    ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_SHOW);
+    for (size_t i = 0; i < n_br; i++) {
+        struct ctl_show_bridge *sb
+            = ctl_mp_reply_add_show_bridge(&reply, bridge_name(brs[i]));
+        size_t n;
+        struct bridge_port_info *ports = ports_of(brs[i], &n);
+        for (size_t j = 0; j < n; j++) {
+            struct ctl_port *cp = ctl_show_bridge_add_port(
+                sb, ports[j].name, ports[j].type, ports[j].ofport);
+            add_port_options(cp, &ports[j]);
+            if (ports[j].missing) {
+                smap_replace(&cp->options, "error",
+                             "could not open network device");
+            }
+        }
+        free(ports);
+    }
+    free(brs);
+    client_send(c, &reply);
+}
+
+static void
+handle_list_br(struct ctl_client *c, const struct ctl_msg *m)
+{
+    struct bridge_set *set = c->server->bridges;
+    size_t n_br = bridge_list(set, NULL, 0);
+    const struct bridge **brs = xcalloc(n_br ? n_br : 1, sizeof *brs);
+    struct ctl_msg reply;
+
+    bridge_list(set, brs, n_br);
+    ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_LIST_BR);
+    for (size_t i = 0; i < n_br; i++) {
+        ctl_mp_reply_add_bridge(&reply, bridge_name(brs[i]));
+    }
+    free(brs);
+    client_send(c, &reply);
+}
+
+static void
+handle_list_ports(struct ctl_client *c, const struct ctl_msg *m,
+                  const struct bridge *br)
+{
+    struct ctl_msg reply;
+    size_t n;
+    struct bridge_port_info *ports = ports_of(br, &n);
+
+    ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_LIST_PORTS);
+    for (size_t i = 0; i < n; i++) {
+        /* As ovs-vsctl list-ports: not the bridge's own port. */
+        if (ports[i].ofport != DPIF_PORT_LOCAL) {
+            struct ctl_port *cp = ctl_mp_reply_add_port(
+                &reply, ports[i].name, ports[i].type, ports[i].ofport);
+            add_port_options(cp, &ports[i]);
+        }
+    }
+    free(ports);
+    client_send(c, &reply);
+}
+
+static void
+handle_dump_ports(struct ctl_client *c, const struct ctl_msg *m,
+                  const struct bridge *br)
+{
+    uint32_t want = m->mp_request.port;
+    struct ctl_msg reply;
+    long long now = time_msec();
+    bool found = false;
+    size_t n;
+    struct bridge_port_info *ports = ports_of(br, &n);
+
+    ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_DUMP_PORTS);
+    for (size_t i = 0; i < n; i++) {
+        struct dpif_port_stats st;
+        if ((want != CTL_PORT_ALL && ports[i].ofport != want)
+            || ports[i].missing
+            || dpif_port_stats(bridge_dpif(br), ports[i].ofport, &st)) {
+            continue;
+        }
+        long long age = now - ports[i].created_msec;
+        struct ctl_port_stats cs = {
+            .ofport = ports[i].ofport,
+            .rx_packets = st.rx_packets, .rx_bytes = st.rx_bytes,
+            .rx_dropped = st.rx_dropped, .rx_errors = st.rx_errors,
+            .rx_frame_err = CTL_STAT_UNKNOWN,
+            .rx_over_err = CTL_STAT_UNKNOWN,
+            .rx_crc_err = CTL_STAT_UNKNOWN,
+            .tx_packets = st.tx_packets, .tx_bytes = st.tx_bytes,
+            .tx_dropped = st.tx_dropped, .tx_errors = st.tx_errors,
+            .collisions = CTL_STAT_UNKNOWN,
+            .duration_sec = age / 1000,
+            .duration_nsec = (age % 1000) * 1000000,
+        };
+        ctl_mp_reply_add_port_stats(&reply, &cs);
+        found = true;
+    }
+    free(ports);
+    if (!found && want != CTL_PORT_ALL) {
+        ctl_msg_release(&reply);
+        send_error(c, m->xid, CTL_ET_FAILED, TS_ERR_NO_PORT,
+                   "bridge '%s' has no port %u", bridge_name(br), want);
+        return;
+    }
+    client_send(c, &reply);
+}
+
+static void
+handle_dump_flows(struct ctl_client *c, const struct ctl_msg *m,
+                  struct bridge *br)
+{
+    const struct ctl_dump_flows_request *r = &m->mp_request.dump_flows;
+    const struct ofp_flow_mod *f = r->filter;
+    struct ctl_dump *d = xzalloc(sizeof *d);
+
+    d->xid = m->xid;
+    d->mp_type = CTL_MP_DUMP_FLOWS;
+    if (f) {
+        struct ofproto_flow_filter filter = {
+            .match = &f->match,
+            .table_id = f->table_id,
+            .strict = (r->flags & CTL_DF_STRICT) != 0,
+            .priority = f->priority,
+            .cookie = f->cookie,
+            .cookie_mask = f->cookie_mask,
+            .out_port = f->out_port,
+        };
+        ofproto_dump_flows_filtered(bridge_ofproto(br), &filter,
+                                    dump_collect_flow, d);
+    } else {
+        ofproto_dump_flows(bridge_ofproto(br), NULL, OFP_TABLE_ALL, false,
+                           dump_collect_flow, d);
+    }
+    d->flows = d->flows ? d->flows : xmalloc(sizeof *d->flows);
+    c->dump = d;
+    dump_continue(c);
+}
+
+static void
+handle_dump_dp_flows(struct ctl_client *c, const struct ctl_msg *m,
+                     struct bridge *br)
+{
+    struct ctl_dump *d = xzalloc(sizeof *d);
+
+    d->xid = m->xid;
+    d->mp_type = CTL_MP_DUMP_DP_FLOWS;
+    dpif_flow_dump(bridge_dpif(br), dump_collect_dp_flow, d);
+    d->dp_flows = d->dp_flows ? d->dp_flows : xmalloc(sizeof *d->dp_flows);
+    c->dump = d;
+    dump_continue(c);
+}
+
+static void
+handle_trace(struct ctl_client *c, const struct ctl_msg *m,
+             struct bridge *br)
+{
+    const struct ctl_trace_request *r = &m->mp_request.trace;
+    struct ds out = DS_EMPTY_INITIALIZER;
+    struct flow flow;
+    struct ctl_msg reply;
+
+    if (r->flow) {
+        struct ofp_port_map map;
+        struct match match;
+        ofp_port_map_init(&map);
+        bridge_port_map(br, &map);
+        char *err = ofp_parse_match(&match, NULL, r->flow, &map);
+        ofp_port_map_release(&map);
+        if (err) {
+            send_error(c, m->xid, CTL_ET_FAILED, TS_ERR_SYNTAX,
+                       "invalid flow: %s", err);
+            free(err);
+            return;
+        }
+        flow = match.flow;
+    } else if (r->packet) {
+        struct dp_packet *pkt = dp_packet_clone_data(r->packet,
+                                                     r->packet_len);
+        int err = flow_extract(pkt, &flow);
+        dp_packet_delete(pkt);
+        if (err) {
+            send_error(c, m->xid, CTL_ET_FAILED, err,
+                       "cannot parse packet: %s", ts_strerror(err));
+            return;
+        }
+        flow.in_port = r->in_port;
+    } else {
+        send_error(c, m->xid, CTL_ET_BAD_REQUEST, TS_ERR_PROTO,
+                   "trace needs a flow or a packet");
+        return;
+    }
+    ofproto_trace(bridge_ofproto(br), &flow, &out);
+    ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_TRACE);
+    ctl_mp_reply_add_text(&reply, ds_cstr(&out));
+    ds_destroy(&out);
+    client_send(c, &reply);
+}
+
+static void
+handle_multipart(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_mp_request *r = &m->mp_request;
+    struct bridge *br = NULL;
+
+    if (r->mp_type != CTL_MP_LIST_BR && r->mp_type != CTL_MP_SHOW
+        && !(br = need_bridge(c, m->xid, r->bridge))) {
+        return;
+    }
+    switch ((enum ctl_mp_type) r->mp_type) {
+    case CTL_MP_LIST_BR:
+        handle_list_br(c, m);
+        break;
+    case CTL_MP_SHOW:
+        handle_show(c, m);
+        break;
+    case CTL_MP_LIST_PORTS:
+        handle_list_ports(c, m, br);
+        break;
+    case CTL_MP_DUMP_PORTS:
+        handle_dump_ports(c, m, br);
+        break;
+    case CTL_MP_DUMP_FLOWS:
+        handle_dump_flows(c, m, br);
+        break;
+    case CTL_MP_DUMP_DP_FLOWS:
+        handle_dump_dp_flows(c, m, br);
+        break;
+    case CTL_MP_TRACE:
+        handle_trace(c, m, br);
+        break;
+    default:
+        send_error(c, m->xid, CTL_ET_BAD_REQUEST, TS_ERR_UNSUPPORTED,
+                   "unsupported multipart request %s (%u)",
+                   ctl_mp_type_name(r->mp_type), r->mp_type);
+        break;
+    }
+}
+
+/* Dispatches one decoded message; 'm' may be modified (ownership moves
+ * out of it).  Flat by design: one case per message type. */
+static void
+dispatch(struct ctl_client *c, struct ctl_msg *m)
+{
+    struct ctl_msg reply;
+
+    switch ((enum ctl_type) m->type) {
+    case CTL_HELLO:
+        if (ctl_hello_negotiate(m) < 0) {
+            send_error(c, m->xid, CTL_ET_HELLO_FAILED, TS_ERR_VERSION,
+                       "no common protocol version (we speak %d to %d)",
+                       CTL_MIN_VERSION, CTL_VERSION);
+            c->closing = true;
+        }
+        break;
+    case CTL_ECHO_REQUEST:
+        ctl_msg_init(&reply, CTL_ECHO_REPLY, m->xid);
+        reply.echo = m->echo;
+        memset(&m->echo, 0, sizeof m->echo);
+        client_send(c, &reply);
+        break;
+    case CTL_ECHO_REPLY:
+        break;
+    case CTL_BARRIER_REQUEST:
+        /* Every earlier request is complete (and durable) already. */
+        ctl_msg_init(&reply, CTL_BARRIER_REPLY, m->xid);
+        client_send(c, &reply);
+        break;
+    case CTL_ADD_BR:
+        handle_add_br(c, m);
+        break;
+    case CTL_DEL_BR:
+        handle_del_br(c, m);
+        break;
+    case CTL_ADD_PORT:
+        handle_add_port(c, m);
+        break;
+    case CTL_DEL_PORT:
+        handle_del_port(c, m);
+        break;
+    case CTL_FLOW_MOD:
+        handle_flow_mod(c, m);
+        break;
+    case CTL_BUNDLE_OPEN:
+    case CTL_BUNDLE_ADD:
+    case CTL_BUNDLE_COMMIT:
+    case CTL_BUNDLE_DISCARD:
+        handle_bundle(c, m);
+        break;
+    case CTL_PACKET_OUT:
+        handle_packet_out(c, m);
+        break;
+    case CTL_LOG_LEVEL_REQUEST:
+        handle_log_level(c, m);
+        break;
+    case CTL_STATUS_REQUEST:
+        handle_status(c, m);
+        break;
+    case CTL_MULTIPART_REQUEST:
+        handle_multipart(c, m);
+        break;
+    case CTL_ERROR:
+    case CTL_OK:
+    case CTL_BARRIER_REPLY:
+    case CTL_MULTIPART_REPLY:
+    case CTL_LOG_LEVEL_REPLY:
+    case CTL_STATUS_REPLY:
+    default:
+        send_error(c, m->xid, CTL_ET_BAD_REQUEST, TS_ERR_PROTO,
+                   "unexpected %s message", ctl_type_name(m->type));
+        break;
+    }
+}
+
+/* ---- Client life cycle ---------------------------------------------------- */
+
+static void
+client_update_events(struct ctl_client *c)
+{
+    int want = 0;
+
+    if (c->closing && !stream_tx_backlog(c->stream)) {
+        client_close(c, "closed after a fatal error");
+        return;
+    }
+
+    if (!c->dump && !c->closing) {
+        want |= EV_READ;
+    }
+    if (stream_tx_backlog(c->stream)) {
+        want |= EV_WRITE;
+    }
+    if (want != c->events) {
+        ev_io_stop(c->server->loop, &c->io);
+        ev_io_set(&c->io, stream_fd(c->stream), want);
+        if (want) {
+            ev_io_start(c->server->loop, &c->io);
+        }
+        c->events = want;
+    }
+}
+
+/* Marks 'c' closed.  The object stays valid until the libev callback
+ * that is running returns (it calls client_free()), so no caller up the
+ * stack touches freed memory. */
+static void
+client_close(struct ctl_client *c, const char *why)
+{
+    if (c->dead) {
+        return;
+    }
+    if (why) {
+        TS_INFO("%s: disconnected (%s)", c->name, why);
+    }
+    c->dead = true;
+    ev_io_stop(c->server->loop, &c->io);
+}
+
+static void
+client_free(struct ctl_client *c)
+{
+    struct ctl_bundle_state *b;
+
+    ev_io_stop(c->server->loop, &c->io);
+    ts_list_remove(&c->node);
+    c->server->n_clients--;
+    HMAP_FOR_EACH_POP (b, node, &c->bundles) {
+        bundle_free(b);
+    }
+    hmap_destroy(&c->bundles);
+    dump_free(c->dump);
+    stream_close(c->stream);
+    free(c->name);
+    free(c);
+}
+
+/* Handles every complete frame buffered, until a dump starts, the client
+ * is closed or no frame remains. */
+static void
+client_process(struct ctl_client *c)
+{
+    while (!c->dump && !c->closing && !c->dead) {
+        const uint8_t *frame;
+        size_t len;
+        int err = stream_recv_frame(c->stream, &frame, &len);
+
+        if (err == -EAGAIN) {
+            break;
+        } else if (err == -EPIPE) {
+            client_close(c, "end of stream");
+            return;
+        } else if (err) {
+            client_close(c, ts_strerror(err));
+            return;
+        }
+
+        struct ctl_msg m;
+        char *derr = NULL;
+        err = ctl_msg_decode(frame, len, &m, &derr);
+        if (err) {
+            uint8_t version, type;
+            uint32_t xid = 0;
+            ctl_peek_header(frame, len, &version, &type, &xid);
+            TS_INFO("%s: bad %s message: %s", c->name,
+                    ctl_type_name(type), derr ? derr : ts_strerror(err));
+            send_error(c, xid, CTL_ET_BAD_REQUEST, err, "%s",
+                       derr ? derr : ts_strerror(err));
+            free(derr);
+            continue;
+        }
+        dispatch(c, &m);
+        ctl_msg_release(&m);
+    }
+    if (!c->dead) {
+        client_update_events(c);
+    }
+}
+
+static void
+client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct ctl_client *c = w->data;
+
+    if (revents & EV_WRITE) {
+        int err = stream_flush(c->stream);
+        if (err && err != -EAGAIN) {
+            client_close(c, ts_strerror(err));
+        } else if (c->closing && !stream_tx_backlog(c->stream)) {
+            client_close(c, "closed after a fatal error");
+        } else if (c->dump) {
+            if (dump_continue(c) && !c->dump) {
+                /* The dump is done: handle what the client sent since. */
+                client_process(c);
+            }
+        }
+    }
+    if ((revents & EV_READ) && !c->dead) {
+        client_process(c);
+    }
+    if (!c->dead) {
+        client_update_events(c);
+    }
+    if (c->dead) {
+        client_free(c);
+    }
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct ctl_server *s = w->data;
+
+    for (int i = 0; i < 64; i++) {
+        struct stream *stream;
+        int err = stream_accept(s->listener, &stream);
+        if (err == -EAGAIN) {
+            break;
+        } else if (err) {
+            TS_WARN("accept failed: %s", ts_strerror(err));
+            break;
+        }
+        struct ctl_client *c = xzalloc(sizeof *c);
+        static unsigned int serial;
+        c->server = s;
+        c->stream = stream;
+        c->name = xasprintf("client %u", ++serial);
+        hmap_init(&c->bundles);
+        ev_io_init(&c->io, client_io_cb, stream_fd(stream), 0);
+        c->io.data = c;
+        ts_list_push_back(&s->clients, &c->node);
+        s->n_clients++;
+        TS_DBG("%s: connected", c->name);
+
+        struct ctl_msg hello;
+        ctl_msg_init_hello(&hello, 0);
+        client_send(c, &hello);
+        if (!c->dead) {
+            client_update_events(c);
+        }
+        if (c->dead) {
+            client_free(c);
+        }
+    }
+}
+
+/* ---- Periodic work ------------------------------------------------------ */
+
+static void
+run_bridges(struct ctl_server *s)
+{
+    long long next = bridge_set_run(s->bridges);
+    double after = (next - time_msec()) / 1000.0;
+
+    /* Never spin: at least 10 ms, at most the configured interval. */
+    after = after < 0.01 ? 0.01 : after > s->run_interval ? s->run_interval
+                                                          : after;
+    ev_timer_stop(s->loop, &s->run_timer);
+    ev_timer_set(&s->run_timer, after, 0.);
+    ev_timer_start(s->loop, &s->run_timer);
+}
+
+static void
+run_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    run_bridges(w->data);
+}
+
+static void
+wakeup_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    run_bridges(w->data);
+}
+
+static void
+wakeup_from_worker(void *s_)
+{
+    struct ctl_server *s = s_;
+    ev_async_send(s->loop, &s->wakeup);
+}
+
+int
+ctl_server_create(struct ev_loop *loop, struct bridge_set *bridges,
+                  struct db *db, const struct ctl_server_config *cfg,
+                  struct ctl_server **serverp, char **errp)
+{
+    struct ctl_server *s = xzalloc(sizeof *s);
+    int err;
+
+    *serverp = NULL;
+    err = stream_listen(cfg->target, cfg->mode ? cfg->mode : 0600,
+                        &s->listener, errp);
+    if (err) {
+        free(s);
+        return err;
+    }
+    s->loop = loop;
+    s->bridges = bridges;
+    s->db = db;
+    s->max_backlog = cfg->max_backlog ? cfg->max_backlog : 16u << 20;
+    s->run_interval = (cfg->run_interval_ms ? cfg->run_interval_ms
+                                            : 500) / 1000.0;
+    s->start_msec = time_msec();
+    ts_list_init(&s->clients);
+
+    ev_io_init(&s->accept_io, accept_cb, stream_listener_fd(s->listener),
+               EV_READ);
+    s->accept_io.data = s;
+    ev_io_start(loop, &s->accept_io);
+    ev_timer_init(&s->run_timer, run_timer_cb, s->run_interval, 0.);
+    s->run_timer.data = s;
+    ev_timer_start(loop, &s->run_timer);
+    ev_async_init(&s->wakeup, wakeup_cb);
+    s->wakeup.data = s;
+    ev_async_start(loop, &s->wakeup);
+    bridge_set_set_wakeup_cb(bridges, wakeup_from_worker, s);
+    TS_INFO("listening on %s", stream_listener_name(s->listener));
+    *serverp = s;
+    return 0;
+}
+
+void
+ctl_server_destroy(struct ctl_server *s)
+{
+    struct ctl_client *c;
+
+    if (!s) {
+        return;
+    }
+    bridge_set_set_wakeup_cb(s->bridges, NULL, NULL);
+    TS_LIST_FOR_EACH_SAFE (c, node, &s->clients) {
+        client_free(c);
+    }
+    ev_io_stop(s->loop, &s->accept_io);
+    ev_timer_stop(s->loop, &s->run_timer);
+    ev_async_stop(s->loop, &s->wakeup);
+    stream_listener_close(s->listener);
+    free(s);
+}
+
+size_t
+ctl_server_n_clients(const struct ctl_server *s)
+{
+    return s->n_clients;
+}
