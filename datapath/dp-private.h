@@ -12,7 +12,17 @@
  *                      per-port tx queues, counters.  Each worker has one;
  *                      the main thread has one for dpif_execute().
  *   struct dp_megaflow an installed megaflow: masked key (in the worker's
- *                      classifier), actions, cookie, statistics.
+ *                      classifier), actions, cookie, statistics.  Each
+ *                      worker takes its megaflows from a preallocated
+ *                      store (struct dp_mf_store), so installing one does
+ *                      not allocate unless its actions are longer than
+ *                      DP_MF_INLINE_ACTIONS.
+ *   struct dp_return   a cookie that an upcall returned but that no
+ *                      megaflow holds (not installed, limit reached,
+ *                      duplicate, upcall error): it waits in its
+ *                      context's queue, with the upcall packet's
+ *                      statistics, until the main thread hands it back to
+ *                      the statistics callback (removed=true).
  *
  * Megaflow tables are per worker (no sharing, no lock on lookup): a flow
  * whose packets arrive on ports of two workers is installed in each, as
@@ -71,6 +81,12 @@
 #define DP_UPCALL_STUB 4096
 /* Megaflows visited per hold of a worker's mutex by revalidate/dump. */
 #define DP_SLICE 1024
+/* Bytes of actions stored inside a megaflow; longer lists are malloc'ed. */
+#define DP_MF_INLINE_ACTIONS 256
+/* Cookies per context waiting to be handed back (struct dp_return).  When
+ * the queue is full, misses are dropped (n_lost) without an upcall until
+ * the main thread drains it: the datapath never forgets a cookie. */
+#define DP_RETURNS_MAX 4096
 
 /* Relaxed single-writer counters: the owner adds, anyone reads. */
 #define DP_COUNT(C, N) \
@@ -106,14 +122,36 @@ dp_port_table_get(const struct dp_port_table *t, uint32_t port_no)
 
 struct dp_megaflow {
     struct dp_cls_rule rule;    /* masked key; in the worker's dp_cls */
-    struct ts_list node;        /* in worker->megaflows */
+    struct ts_list node;        /* in worker->megaflows, or the free list */
     void *cookie;
     bool dead;                  /* removed; EMC sweep pending */
     long long created;          /* time_msec() */
     struct dpif_flow_stats stats;       /* totals, owner worker writes */
     struct dpif_flow_stats reported;    /* totals at the last report */
     size_t actions_len;
-    uint64_t actions[];         /* 8-byte aligned TLVs */
+    uint64_t *actions;          /* 8-byte aligned TLVs: 'inline_actions'
+                                 * or, if longer, malloc'ed */
+    uint64_t inline_actions[DP_MF_INLINE_ACTIONS / 8];
+};
+
+/* A worker's megaflows: an array of 'capacity' (max_megaflows) entries,
+ * reserved at creation but touched only as they are first used, so an
+ * idle datapath costs address space, not memory.  Entries are taken
+ * from 'free' first, then from the never-used tail at 'n_used'.  Under
+ * the worker's mutex; freed entries are recycled only after the EMC no
+ * longer refers to them (see dp_worker_free_megaflow()). */
+struct dp_mf_store {
+    struct dp_megaflow *base;
+    size_t capacity;
+    size_t n_used;              /* entries ever handed out */
+    size_t map_size;            /* bytes mapped at 'base' */
+    struct ts_list free;        /* dp_megaflow.node */
+};
+
+/* A cookie on its way back to the statistics callback. */
+struct dp_return {
+    void *cookie;
+    struct dpif_flow_stats stats;   /* the upcall packet, or nothing */
 };
 
 struct dp_txq {
@@ -137,6 +175,11 @@ struct dp_ctx {
     size_t n_txq;
     long long now;              /* time_msec() at the start of the pass */
     struct dp_ctx_counters c;
+    /* Cookies to hand back: a worker's context appends under the
+     * worker's mutex, the main thread drains holding it; the main
+     * context is the main thread's alone. */
+    struct dp_return *returns;  /* [DP_RETURNS_MAX] */
+    size_t n_returns;
 };
 
 struct dp_worker {
@@ -157,6 +200,7 @@ struct dp_worker {
     struct dp_emc *emc;
     struct dp_cls cls;
     struct ts_list megaflows;   /* dp_megaflow.node, install order */
+    struct dp_mf_store store;
     struct dp_ctx ctx;
 };
 
@@ -192,7 +236,10 @@ void dp_ctx_execute(struct dp_ctx *, struct dp_exec_batch *,
 void dp_ctx_flush_tx(struct dp_ctx *);
 
 struct dp_worker *dp_worker_create(struct dpif *, int id);
-/* Stops and joins the thread, frees the megaflows without reports. */
+/* Stops and joins the thread; the worker's state stays for the main
+ * thread to flush.  Idempotent. */
+void dp_worker_stop(struct dp_worker *);
+/* Stops the thread, frees the megaflows without reports. */
 void dp_worker_destroy(struct dp_worker *);
 void dp_worker_lock(struct dp_worker *);
 void dp_worker_unlock(struct dp_worker *);
@@ -201,9 +248,12 @@ void dp_worker_wake(struct dp_worker *);
 void dp_worker_add_rx(struct dp_worker *, struct dp_port *);
 void dp_worker_del_rx(struct dp_worker *, struct dp_port *);
 /* Removes 'm' from the worker's tables (mutex held).  The caller sweeps
- * the EMC (dp_worker_sweep_emc) before releasing the mutex and frees 'm'
- * afterwards. */
+ * the EMC (dp_worker_sweep_emc) and only then frees 'm' with
+ * dp_worker_free_megaflow(), before releasing the mutex. */
 void dp_worker_unlink_megaflow(struct dp_worker *, struct dp_megaflow *);
 void dp_worker_sweep_emc(struct dp_worker *);
+/* Returns an unlinked megaflow that no EMC entry refers to any more to
+ * the worker's store (mutex held). */
+void dp_worker_free_megaflow(struct dp_worker *, struct dp_megaflow *);
 
 #endif /* dp-private.h */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -16,6 +17,15 @@
 #include "util.h"
 
 TS_LOG_DEFINE(dp_worker);
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define DP_POISON(ADDR, SIZE) ASAN_POISON_MEMORY_REGION(ADDR, SIZE)
+#define DP_UNPOISON(ADDR, SIZE) ASAN_UNPOISON_MEMORY_REGION(ADDR, SIZE)
+#else
+#define DP_POISON(ADDR, SIZE) ((void) (ADDR), (void) (SIZE))
+#define DP_UNPOISON(ADDR, SIZE) ((void) (ADDR), (void) (SIZE))
+#endif
 
 /* ---- Context: clone pools, tx queues ---------------------------------- */
 
@@ -33,6 +43,7 @@ dp_ctx_init(struct dp_ctx *ctx, struct dpif *dpif, struct dp_worker *w)
     ctx->clone_large = dp_packet_pool_create(name, DP_CLONE_LARGE_N,
                                              DP_CLONE_LARGE_BUF);
     free(name);
+    ctx->returns = xcalloc(DP_RETURNS_MAX, sizeof *ctx->returns);
     if (!ctx->clone_small || !ctx->clone_large) {
         dp_ctx_release(ctx);
         return -ENOMEM;
@@ -46,6 +57,9 @@ dp_ctx_release(struct dp_ctx *ctx)
     dp_packet_pool_destroy(ctx->clone_small);
     dp_packet_pool_destroy(ctx->clone_large);
     ctx->clone_small = ctx->clone_large = NULL;
+    free(ctx->returns);
+    ctx->returns = NULL;
+    ctx->n_returns = 0;
 }
 
 void
@@ -57,10 +71,10 @@ dp_ctx_flush_tx(struct dp_ctx *ctx)
         uint64_t dropped = 0;
 
         pthread_mutex_lock(&port->tx_mutex);
-        netdev_resolve_offloads(&q->batch, port->tx_offloads,
-                                ctx->clone_small, &dropped);
         if (q->batch.count) {
-            port->netdev->class->send(port->netdev, &q->batch);
+            /* Segments a GSO packet into as many batches as it needs. */
+            netdev_send_resolving(port->netdev, &q->batch, ctx->clone_small,
+                                  &dropped);
         }
         pthread_mutex_unlock(&port->tx_mutex);
         if (dropped) {
@@ -180,6 +194,77 @@ dp_ctx_execute(struct dp_ctx *ctx, struct dp_exec_batch *b,
     dp_execute_actions(&ectx, b, actions, size, depth);
 }
 
+/* ---- Megaflow store ---------------------------------------------------- */
+
+static int
+dp_mf_store_init(struct dp_mf_store *s, size_t capacity)
+{
+    size_t page = 4096, size;
+    void *base;
+
+    memset(s, 0, sizeof *s);
+    ts_list_init(&s->free);
+    if (!capacity || capacity > (SIZE_MAX - page) / sizeof *s->base) {
+        return -EINVAL;
+    }
+    size = ROUND_UP(capacity * sizeof *s->base, page);
+    /* Reserved, not committed: pages are touched only as entries are
+     * first used. */
+    base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        return -errno;
+    }
+    s->base = base;
+    s->capacity = capacity;
+    s->map_size = size;
+    return 0;
+}
+
+static void
+dp_mf_store_release(struct dp_mf_store *s)
+{
+    if (s->base) {
+        DP_UNPOISON(s->base, s->map_size);
+        munmap(s->base, s->map_size);
+        s->base = NULL;
+    }
+}
+
+static struct dp_megaflow *
+dp_mf_store_get(struct dp_mf_store *s)
+{
+    struct dp_megaflow *m;
+
+    if (!ts_list_is_empty(&s->free)) {
+        m = CONTAINER_OF(ts_list_pop_front(&s->free), struct dp_megaflow,
+                         node);
+        DP_UNPOISON(m, sizeof *m);
+    } else if (s->n_used < s->capacity) {
+        m = &s->base[s->n_used++];
+    } else {
+        return NULL;
+    }
+    m->actions = m->inline_actions;
+    return m;
+}
+
+/* 'm' must be unlinked and unknown to the EMC. */
+static void
+dp_mf_store_put(struct dp_mf_store *s, struct dp_megaflow *m)
+{
+    if (m->actions != m->inline_actions) {
+        free(m->actions);
+    }
+    ts_list_push_front(&s->free, &m->node);
+    /* Everything but the free-list node: a stale pointer to a recycled
+     * megaflow is a use after free under ASan. */
+    DP_POISON(m, offsetof(struct dp_megaflow, node));
+    DP_POISON(&m->node + 1,
+              sizeof *m - offsetof(struct dp_megaflow, node)
+              - sizeof m->node);
+}
+
 /* ---- Lookup, upcall, install ----------------------------------------- */
 
 static struct dp_megaflow *
@@ -188,8 +273,10 @@ dp_megaflow_from_rule(struct dp_cls_rule *rule)
     return rule ? CONTAINER_OF(rule, struct dp_megaflow, rule) : NULL;
 }
 
-/* Installs a megaflow in the worker's tables, or returns an identical one
- * already there.  Returns NULL if the limit is reached. */
+/* Installs a megaflow in the worker's tables with 'cookie' attached.
+ * Returns NULL, attaching nothing, if an identical megaflow is already
+ * there, the limit is reached, or a long action list cannot be
+ * allocated. */
 static struct dp_megaflow *
 dp_install(struct dp_worker *w, const struct flow *flow,
            struct flow_wildcards *wc, const void *actions, size_t len,
@@ -203,29 +290,63 @@ dp_install(struct dp_worker *w, const struct flow *flow,
      * never share a megaflow, whatever the handler un-wildcarded. */
     wc->masks.recirc_id = UINT32_MAX;
     wc->masks.in_port = UINT32_MAX;
-    m = dp_megaflow_from_rule(dp_cls_find_exact(&w->cls, flow, wc));
-    if (m) {
-        return m;
+    if (dp_cls_find_exact(&w->cls, flow, wc)) {
+        return NULL;
     }
     n = __atomic_add_fetch(&dpif->n_megaflows, 1, __ATOMIC_RELAXED);
-    if (n > dpif->max_megaflows) {
+    m = n <= dpif->max_megaflows ? dp_mf_store_get(&w->store) : NULL;
+    if (m && len > sizeof m->inline_actions) {
+        m->actions = malloc(ROUND_UP(len, 8));
+        if (!m->actions) {
+            m->actions = m->inline_actions;
+            dp_mf_store_put(&w->store, m);
+            m = NULL;
+        }
+    }
+    if (!m) {
         __atomic_sub_fetch(&dpif->n_megaflows, 1, __ATOMIC_RELAXED);
         return NULL;
     }
-    /* The one allocation on the packet path (see dp-private.h). */
-    m = xzalloc(sizeof *m + ROUND_UP(len, 8));
     memcpy(m->actions, actions, len);
     m->actions_len = len;
     m->cookie = cookie;
+    m->dead = false;
     m->created = now;
+    memset(&m->stats, 0, sizeof m->stats);
+    memset(&m->reported, 0, sizeof m->reported);
     dp_cls_insert(&w->cls, &m->rule, flow, wc);
     ts_list_push_back(&w->megaflows, &m->node);
     return m;
 }
 
+/* Queues 'cookie' (if any) to be handed back by the main thread, with
+ * 'p' (if nonnull) counted as its one packet.  dp_upcall() made sure
+ * that a slot is free before it called the handler. */
+static void
+dp_ctx_return_cookie(struct dp_ctx *ctx, void *cookie,
+                     const struct dp_packet *p, const struct flow *flow)
+{
+    struct dp_return *r;
+
+    if (!cookie) {
+        return;
+    }
+    r = &ctx->returns[ctx->n_returns++];
+    r->cookie = cookie;
+    memset(&r->stats, 0, sizeof r->stats);
+    if (p) {
+        r->stats.n_packets = 1;
+        r->stats.n_bytes = dp_packet_size(p);
+        r->stats.used = ctx->now;
+        r->stats.tcp_flags = ntohs(flow->tcp_flags);
+    }
+}
+
 /* Handles a miss for packet 'p' with 'flow'.  Returns the megaflow that
- * now covers it, for the caller to execute with its group; or NULL
- * after having executed (or dropped) the packet itself. */
+ * now covers it, for the caller to execute with its group (the megaflow
+ * counts the packet); or NULL after having executed (or dropped) the
+ * packet itself, in which case the upcall's cookie, if any, goes back
+ * with this packet's statistics (see dpif.h). */
 static struct dp_megaflow * __attribute__((noinline))
 dp_upcall(struct dp_ctx *ctx, struct dp_packet *p, struct flow *flow,
           int depth)
@@ -238,7 +359,9 @@ dp_upcall(struct dp_ctx *ctx, struct dp_packet *p, struct flow *flow,
     int err;
 
     DP_COUNT(ctx->c.n_missed, 1);
-    if (!dpif->upcall_cb) {
+    if (!dpif->upcall_cb || ctx->n_returns >= DP_RETURNS_MAX) {
+        /* No handler, or no room to hand a cookie back until the main
+         * thread collects. */
         DP_COUNT(ctx->c.n_lost, 1);
         dp_packet_delete(p);
         return NULL;
@@ -258,6 +381,7 @@ dp_upcall(struct dp_ctx *ctx, struct dp_packet *p, struct flow *flow,
                    : up.actions.overflow ? "actions overflow"
                    : "malformed actions");
         DP_COUNT(ctx->c.n_upcall_errors, 1);
+        dp_ctx_return_cookie(ctx, up.cookie, NULL, NULL);
         dp_packet_delete(p);
         return NULL;
     }
@@ -268,6 +392,7 @@ dp_upcall(struct dp_ctx *ctx, struct dp_packet *p, struct flow *flow,
             return m;
         }
     }
+    dp_ctx_return_cookie(ctx, up.cookie, p, flow);
     b.count = 0;
     dp_exec_batch_add(&b, p, flow);
     dp_ctx_execute(ctx, &b, up.actions.data, up.actions.size, depth);
@@ -490,6 +615,12 @@ dp_worker_sweep_emc(struct dp_worker *w)
     dp_emc_sweep(w->emc, dp_megaflow_is_dead);
 }
 
+void
+dp_worker_free_megaflow(struct dp_worker *w, struct dp_megaflow *m)
+{
+    dp_mf_store_put(&w->store, m);
+}
+
 /* One pass over the worker's ports.  Returns packets received. */
 static uint32_t
 dp_worker_pass(struct dp_worker *w)
@@ -611,6 +742,12 @@ dp_worker_create(struct dpif *dpif, int id)
     dp_cls_init(&w->cls);
     w->sleep_timeout_ms = -1;
     w->emc = dp_emc_create();
+    err = dp_mf_store_init(&w->store, dpif->max_megaflows);
+    if (err) {
+        TS_ERR("%s: worker %d: cannot reserve %zu megaflows: %s",
+               dpif->name, id, dpif->max_megaflows, ts_strerror(err));
+        goto error;
+    }
     if (dp_ctx_init(&w->ctx, dpif, w)) {
         goto error;
     }
@@ -637,6 +774,19 @@ error:
 }
 
 void
+dp_worker_stop(struct dp_worker *w)
+{
+    if (w && w->started) {
+        dp_worker_lock(w);
+        w->exit = true;
+        dp_worker_unlock(w);
+        dp_worker_wake(w);
+        pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+}
+
+void
 dp_worker_destroy(struct dp_worker *w)
 {
     struct dp_megaflow *m;
@@ -644,17 +794,12 @@ dp_worker_destroy(struct dp_worker *w)
     if (!w) {
         return;
     }
-    if (w->started) {
-        dp_worker_lock(w);
-        w->exit = true;
-        dp_worker_unlock(w);
-        dp_worker_wake(w);
-        pthread_join(w->thread, NULL);
-    }
+    dp_worker_stop(w);
     TS_LIST_FOR_EACH_SAFE (m, node, &w->megaflows) {
         dp_worker_unlink_megaflow(w, m);
-        free(m);
+        dp_worker_free_megaflow(w, m);
     }
+    dp_mf_store_release(&w->store);
     dp_cls_release(&w->cls);
     dp_emc_destroy(w->emc);
     dp_ctx_release(&w->ctx);

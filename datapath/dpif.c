@@ -137,7 +137,6 @@ error:
     return err;
 }
 
-static void dp_flush_worker(struct dpif *, struct dp_worker *);
 
 void
 dpif_destroy(struct dpif *dpif)
@@ -147,10 +146,12 @@ dpif_destroy(struct dpif *dpif)
     if (!dpif) {
         return;
     }
-    /* Final statistics while the workers still exist, then stop them. */
+    /* Stop the threads first, so that no upcall attaches or returns a
+     * cookie after the final reports; then report and free. */
     for (int i = 0; i < dpif->n_workers; i++) {
-        dp_flush_worker(dpif, dpif->workers[i]);
+        dp_worker_stop(dpif->workers[i]);
     }
+    dpif_flow_flush(dpif);
     for (int i = 0; i < dpif->n_workers; i++) {
         dp_worker_destroy(dpif->workers[i]);
     }
@@ -465,17 +466,29 @@ dpif_port_collect(struct dpif *dpif, uint32_t port_no,
 
 /* ---- Megaflows -------------------------------------------------------- */
 
-/* Statistics to report once the worker's mutex is released. */
+/* Statistics to report once the worker's mutex is released.  The
+ * report carries copies, so the megaflow it came from may be recycled
+ * before the report is delivered. */
 struct dp_report {
     void *cookie;
     struct dpif_flow_stats delta;
-    struct dp_megaflow *removed;    /* freed after reporting, or NULL */
+    bool removed;
 };
 
 struct dp_reports {
     struct dp_report *r;
     size_t n, allocated;
 };
+
+static struct dp_report *
+dp_reports_append(struct dp_reports *rs)
+{
+    if (rs->n == rs->allocated) {
+        rs->allocated = rs->allocated ? 2 * rs->allocated : 64;
+        rs->r = xrealloc(rs->r, rs->allocated * sizeof *rs->r);
+    }
+    return &rs->r[rs->n++];
+}
 
 /* Mutex held.  Records 'm''s statistics since the last report. */
 static void
@@ -486,21 +499,32 @@ dp_reports_add(struct dp_reports *rs, struct dp_megaflow *m, bool removed)
     if (!removed && m->stats.n_packets == m->reported.n_packets) {
         return;
     }
-    if (rs->n == rs->allocated) {
-        rs->allocated = rs->allocated ? 2 * rs->allocated : 64;
-        rs->r = xrealloc(rs->r, rs->allocated * sizeof *rs->r);
-    }
-    r = &rs->r[rs->n++];
+    r = dp_reports_append(rs);
     r->cookie = m->cookie;
     r->delta.n_packets = m->stats.n_packets - m->reported.n_packets;
     r->delta.n_bytes = m->stats.n_bytes - m->reported.n_bytes;
     r->delta.used = m->stats.used;
     r->delta.tcp_flags = m->stats.tcp_flags;
-    r->removed = removed ? m : NULL;
+    r->removed = removed;
     m->reported = m->stats;
 }
 
-/* Mutex released: calls the statistics callback, frees removed ones. */
+/* Moves the cookies that 'ctx' could not attach to a megaflow into 'rs'
+ * as final reports.  The worker's mutex held (or the main context). */
+static void
+dp_reports_take_returns(struct dp_reports *rs, struct dp_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n_returns; i++) {
+        struct dp_report *r = dp_reports_append(rs);
+
+        r->cookie = ctx->returns[i].cookie;
+        r->delta = ctx->returns[i].stats;
+        r->removed = true;
+    }
+    ctx->n_returns = 0;
+}
+
+/* Mutex released: calls the statistics callback. */
 static void
 dp_reports_flush(struct dp_reports *rs, dpif_stats_cb *cb, void *aux)
 {
@@ -508,9 +532,8 @@ dp_reports_flush(struct dp_reports *rs, dpif_stats_cb *cb, void *aux)
         struct dp_report *r = &rs->r[i];
 
         if (cb) {
-            cb(aux, r->cookie, &r->delta, r->removed != NULL);
+            cb(aux, r->cookie, &r->delta, r->removed);
         }
-        free(r->removed);
     }
     rs->n = 0;
 }
@@ -521,18 +544,45 @@ dp_reports_destroy(struct dp_reports *rs)
     free(rs->r);
 }
 
+/* Mutex held, EMC already swept: recycles the megaflows on 'dead'. */
+static void
+dp_free_dead(struct dp_worker *w, struct ts_list *dead)
+{
+    struct dp_megaflow *m;
+
+    TS_LIST_FOR_EACH_SAFE (m, node, dead) {
+        ts_list_remove(&m->node);
+        dp_worker_free_megaflow(w, m);
+    }
+}
+
+/* Hands back the main context's unattached cookies (main thread). */
+static void
+dp_return_main(struct dpif *dpif, dpif_stats_cb *cb, void *aux)
+{
+    struct dp_reports rs = { NULL, 0, 0 };
+
+    dp_reports_take_returns(&rs, &dpif->main_ctx);
+    dp_reports_flush(&rs, cb, aux);
+    dp_reports_destroy(&rs);
+}
+
 static void
 dp_flush_worker(struct dpif *dpif, struct dp_worker *w)
 {
     struct dp_reports rs = { NULL, 0, 0 };
+    struct ts_list dead = TS_LIST_INITIALIZER(&dead);
     struct dp_megaflow *m;
 
     dp_worker_lock(w);
     TS_LIST_FOR_EACH_SAFE (m, node, &w->megaflows) {
         dp_worker_unlink_megaflow(w, m);
         dp_reports_add(&rs, m, true);
+        ts_list_push_back(&dead, &m->node);
     }
+    dp_reports_take_returns(&rs, &w->ctx);
     dp_emc_clear(w->emc);
+    dp_free_dead(w, &dead);
     dp_worker_unlock(w);
     dp_reports_flush(&rs, dpif->stats_cb, dpif->stats_aux);
     dp_reports_destroy(&rs);
@@ -544,12 +594,14 @@ dpif_flow_flush(struct dpif *dpif)
     for (int i = 0; i < dpif->n_workers; i++) {
         dp_flush_worker(dpif, dpif->workers[i]);
     }
+    dp_return_main(dpif, dpif->stats_cb, dpif->stats_aux);
 }
 
 /* Visits every megaflow of 'w' in slices of DP_SLICE per hold of the
  * mutex.  'visit' returns true to remove the megaflow.  Only the main
  * thread removes megaflows and the worker only appends, so the saved
- * position stays valid while the mutex is released between slices. */
+ * position stays valid while the mutex is released between slices.
+ * With a callback 'cb', the worker's unattached cookies go back too. */
 static void
 dp_walk_worker(struct dp_worker *w,
                bool (*visit)(struct dp_megaflow *, void *aux), void *aux,
@@ -559,9 +611,12 @@ dp_walk_worker(struct dp_worker *w,
     struct ts_list *pos;
 
     dp_worker_lock(w);
+    if (cb) {
+        dp_reports_take_returns(&rs, &w->ctx);
+    }
     pos = w->megaflows.next;
     while (pos != &w->megaflows) {
-        bool any_removed = false;
+        struct ts_list dead = TS_LIST_INITIALIZER(&dead);
 
         for (size_t k = 0; k < DP_SLICE && pos != &w->megaflows; k++) {
             struct dp_megaflow *m = CONTAINER_OF(pos, struct dp_megaflow,
@@ -571,13 +626,14 @@ dp_walk_worker(struct dp_worker *w,
             if (visit(m, aux)) {
                 dp_worker_unlink_megaflow(w, m);
                 dp_reports_add(&rs, m, true);
-                any_removed = true;
+                ts_list_push_back(&dead, &m->node);
             } else if (report_live) {
                 dp_reports_add(&rs, m, false);
             }
         }
-        if (any_removed) {
+        if (!ts_list_is_empty(&dead)) {
             dp_worker_sweep_emc(w);
+            dp_free_dead(w, &dead);
         }
         if (pos != &w->megaflows) {
             dp_worker_unlock(w);
@@ -615,6 +671,7 @@ dpif_revalidate(struct dpif *dpif, dpif_revalidate_cb *check, void *aux)
         dp_walk_worker(dpif->workers[i], dp_reval_visit, &ra,
                        dpif->stats_cb, dpif->stats_aux, false);
     }
+    dp_return_main(dpif, dpif->stats_cb, dpif->stats_aux);
 }
 
 struct dp_idle_aux {
@@ -644,6 +701,7 @@ dpif_collect_stats(struct dpif *dpif, dpif_stats_cb *cb, void *aux)
     for (int i = 0; i < dpif->n_workers; i++) {
         dp_walk_worker(dpif->workers[i], dp_idle_visit, &ia, cb, aux, true);
     }
+    dp_return_main(dpif, cb, aux);
 }
 
 struct dp_dump_aux {

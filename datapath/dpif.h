@@ -132,8 +132,22 @@ struct dpif_upcall {
     struct dpa_buf actions;
     struct flow_wildcards wc;   /* arrives catch-all; handler sets bits */
     bool install;
-    /* Opaque to the datapath: attached to the megaflow and returned with
-     * its statistics (dpif_stats_cb) until the megaflow is removed. */
+    /* Opaque to the datapath.  Every non-NULL cookie the handler returns
+     * comes back through dpif_stats_cb exactly once with removed=true,
+     * and the upcall packet is counted exactly once:
+     *   - If the datapath installs a megaflow, it attaches the cookie:
+     *     the megaflow's statistics (the upcall packet included) are
+     *     reported with it until the megaflow is removed.
+     *   - Otherwise ('install' false, megaflow limit reached, an identical
+     *     megaflow already there, no memory for the actions, or the
+     *     actions rejected), the cookie is handed back at the next
+     *     dpif_collect_stats(), dpif_flow_flush(), dpif_revalidate() or
+     *     dpif_destroy(), with removed=true and statistics for the upcall
+     *     packet (one packet; zero if it was dropped as malformed).
+     *   - A NULL cookie is never reported: the handler then counts the
+     *     upcall packet itself.
+     * So a handler credits the upcall packet directly only when it
+     * returns no cookie. */
     void *cookie;
 };
 
@@ -153,8 +167,9 @@ struct dpif_flow_stats {
     long long used;             /* time_msec() of last hit, 0 if never */
     uint16_t tcp_flags;         /* OR of TCP flags seen (host order) */
 };
-/* 'removed' is true on the megaflow's last report: the cookie is no
- * longer referenced by the datapath afterwards. */
+/* 'removed' is true on the cookie's last report: the datapath no longer
+ * references it afterwards.  Called in the main thread only (from the
+ * dpif_* functions below), never in a worker. */
 typedef void dpif_stats_cb(void *aux, void *cookie,
                            const struct dpif_flow_stats *, bool removed);
 

@@ -82,6 +82,9 @@ struct netdev_afpacket {
     } rx_cmsg[NETDEV_MAX_BURST];
 
     struct netdev_stats stats;
+    /* Frames the kernel dropped for want of ring or socket buffer space
+     * (PACKET_STATISTICS resets on read, so get_stats accumulates). */
+    uint64_t kernel_drops;
 
     /* Transmit scratch: used under the datapath's tx lock. */
     struct mmsghdr msgs[NETDEV_MAX_BURST];
@@ -535,7 +538,19 @@ static void
 netdev_afpacket_get_stats(const struct netdev *netdev,
                           struct netdev_stats *stats)
 {
-    *stats = netdev_afpacket_cast(netdev)->stats;
+    struct netdev_afpacket *dev = netdev_afpacket_cast(netdev);
+    struct tpacket_stats_v3 ks;
+    socklen_t len = sizeof ks;
+
+    /* Each read returns and resets a disjoint delta, and the sum is
+     * atomic, so concurrent callers count every drop once. */
+    if (!getsockopt(dev->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len)) {
+        __atomic_add_fetch(&dev->kernel_drops, ks.tp_drops,
+                           __ATOMIC_RELAXED);
+    }
+    *stats = dev->stats;
+    stats->rx_dropped += __atomic_load_n(&dev->kernel_drops,
+                                         __ATOMIC_RELAXED);
 }
 
 static uint32_t

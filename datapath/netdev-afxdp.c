@@ -80,7 +80,6 @@ struct netdev_afxdp {
     pthread_mutex_t tx_mutex;
     uint64_t tx_free[AFXDP_N_TX_FRAMES];
     uint32_t n_tx_free;
-    uint32_t tx_outstanding;        /* submitted, not yet completed */
 
     struct netdev_stats stats;
 };
@@ -429,19 +428,32 @@ afxdp_reap(struct netdev_afxdp *dev)
     }
     if (n) {
         xsk_ring_cons__release(&dev->comp, n);
-        dev->tx_outstanding -= n;
     }
 }
 
+/* Descriptors in the tx ring that the kernel has not consumed yet. */
+static uint32_t
+afxdp_tx_pending(const struct netdev_afxdp *dev)
+{
+    return *dev->tx.producer
+           - __atomic_load_n(dev->tx.consumer, __ATOMIC_ACQUIRE);
+}
+
+/* In copy mode each sendto() transmits at most 32 descriptors (the
+ * kernel's TX_BATCH_SIZE) and returns EAGAIN if more wait, so kick until
+ * the ring is drained, a bounded number of times. */
 static void
 afxdp_kick(struct netdev_afxdp *dev)
 {
-    if (xsk_ring_prod__needs_wakeup(&dev->tx)
-        && sendto(xsk_socket__fd(dev->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0)
-           < 0
-        && errno != EAGAIN && errno != EBUSY && errno != ENOBUFS
-        && errno != ENETDOWN) {
-        dev->stats.tx_errors++;
+    for (int i = 0; i < 4 && xsk_ring_prod__needs_wakeup(&dev->tx)
+                    && afxdp_tx_pending(dev); i++) {
+        if (sendto(xsk_socket__fd(dev->xsk), NULL, 0, MSG_DONTWAIT, NULL,
+                   0) < 0 && errno != EAGAIN) {
+            if (errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN) {
+                dev->stats.tx_errors++;
+            }
+            break;
+        }
     }
 }
 
@@ -485,12 +497,9 @@ netdev_afxdp_send(struct netdev *netdev, struct dp_packet_batch *batch)
     }
     if (n) {
         xsk_ring_prod__submit(&dev->tx, n);
-        dev->tx_outstanding += n;
         dev->stats.tx_packets += n;
     }
-    if (dev->tx_outstanding) {
-        afxdp_kick(dev);
-    }
+    afxdp_kick(dev);
     pthread_mutex_unlock(&dev->tx_mutex);
     dp_packet_batch_delete(batch);
 }
@@ -503,10 +512,7 @@ netdev_afxdp_run(struct netdev *netdev)
     afxdp_refill(dev);
     if (!pthread_mutex_trylock(&dev->tx_mutex)) {
         afxdp_reap(dev);
-        if (dev->tx_outstanding) {
-            /* Copy mode sends at most a few dozen frames per kick. */
-            afxdp_kick(dev);
-        }
+        afxdp_kick(dev);
         pthread_mutex_unlock(&dev->tx_mutex);
     }
 }

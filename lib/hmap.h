@@ -51,28 +51,30 @@ struct hmap_node *hmap_next(const struct hmap *, const struct hmap_node *);
 struct hmap_node *hmap_at_position(const struct hmap *, uint32_t *bucket,
                                    uint32_t *offset);
 
+/* In the iteration macros NODE must be a plain identifier: it names the
+ * hidden iterator too, so loops over different variables nest. */
 #define HMAP_FOR_EACH_WITH_HASH(NODE, MEMBER, HASH, HMAP)                \
-    for (struct hmap_node *hn__ = hmap_first_with_hash(HMAP, HASH);      \
-         hn__ && ((NODE) = OBJECT_CONTAINING(hn__, NODE, MEMBER), 1);    \
-         hn__ = hmap_next_with_hash(hn__))
+    for (struct hmap_node *NODE##__hn = hmap_first_with_hash(HMAP, HASH);      \
+         NODE##__hn && ((NODE) = OBJECT_CONTAINING(NODE##__hn, NODE, MEMBER), 1);    \
+         NODE##__hn = hmap_next_with_hash(NODE##__hn))
 
 #define HMAP_FOR_EACH(NODE, MEMBER, HMAP)                                \
-    for (struct hmap_node *hn__ = hmap_first(HMAP);                      \
-         hn__ && ((NODE) = OBJECT_CONTAINING(hn__, NODE, MEMBER), 1);    \
-         hn__ = hmap_next(HMAP, hn__))
+    for (struct hmap_node *NODE##__hn = hmap_first(HMAP);                      \
+         NODE##__hn && ((NODE) = OBJECT_CONTAINING(NODE##__hn, NODE, MEMBER), 1);    \
+         NODE##__hn = hmap_next(HMAP, NODE##__hn))
 
 /* Safe against removal (and freeing) of NODE inside the loop. */
 #define HMAP_FOR_EACH_SAFE(NODE, MEMBER, HMAP)                           \
-    for (struct hmap_node *hn__ = hmap_first(HMAP), *hnn__ = NULL;       \
-         hn__ && (hnn__ = hmap_next(HMAP, hn__),                         \
-                  (NODE) = OBJECT_CONTAINING(hn__, NODE, MEMBER), 1);    \
-         hn__ = hnn__)
+    for (struct hmap_node *NODE##__hn = hmap_first(HMAP), *NODE##__hnn = NULL;       \
+         NODE##__hn && (NODE##__hnn = hmap_next(HMAP, NODE##__hn),                         \
+                  (NODE) = OBJECT_CONTAINING(NODE##__hn, NODE, MEMBER), 1);    \
+         NODE##__hn = NODE##__hnn)
 
 /* Removes each node and runs the body for it (node no longer in map). */
 #define HMAP_FOR_EACH_POP(NODE, MEMBER, HMAP)                            \
-    for (struct hmap_node *hn__;                                         \
-         (hn__ = hmap_first(HMAP)) != NULL                               \
-         && (hmap_remove(HMAP, hn__),                                    \
-             (NODE) = OBJECT_CONTAINING(hn__, NODE, MEMBER), 1);)
+    for (struct hmap_node *NODE##__hn;                                         \
+         (NODE##__hn = hmap_first(HMAP)) != NULL                               \
+         && (hmap_remove(HMAP, NODE##__hn),                                    \
+             (NODE) = OBJECT_CONTAINING(NODE##__hn, NODE, MEMBER), 1);)
 
 #endif /* hmap.h */

@@ -47,15 +47,16 @@ static inline struct ts_list *ts_list_pop_front(struct ts_list *l)
 }
 size_t ts_list_size(const struct ts_list *);
 
+/* NODE must be a plain identifier (it names the hidden iterator). */
 #define TS_LIST_FOR_EACH(NODE, MEMBER, LIST)                             \
-    for (struct ts_list *ln__ = (LIST)->next;                            \
-         ln__ != (LIST)                                                  \
-         && ((NODE) = OBJECT_CONTAINING(ln__, NODE, MEMBER), 1);         \
-         ln__ = ln__->next)
+    for (struct ts_list *NODE##__ln = (LIST)->next;                            \
+         NODE##__ln != (LIST)                                                  \
+         && ((NODE) = OBJECT_CONTAINING(NODE##__ln, NODE, MEMBER), 1);         \
+         NODE##__ln = NODE##__ln->next)
 #define TS_LIST_FOR_EACH_SAFE(NODE, MEMBER, LIST)                        \
-    for (struct ts_list *ln__ = (LIST)->next, *lnn__ = ln__->next;       \
-         ln__ != (LIST)                                                  \
-         && ((NODE) = OBJECT_CONTAINING(ln__, NODE, MEMBER), 1);         \
-         ln__ = lnn__, lnn__ = ln__->next)
+    for (struct ts_list *NODE##__ln = (LIST)->next, *NODE##__lnn = NODE##__ln->next;       \
+         NODE##__ln != (LIST)                                                  \
+         && ((NODE) = OBJECT_CONTAINING(NODE##__ln, NODE, MEMBER), 1);         \
+         NODE##__ln = NODE##__lnn, NODE##__lnn = NODE##__ln->next)
 
 #endif /* list.h */

@@ -15,7 +15,7 @@ SYN = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| "
 
 
 def count(entry):
-    out = (entry.get("stdo") or "") + (entry.get("stde") or "")
+    out = "".join(entry.get(k) or "" for k in ("stdout", "stderr", "stdo", "stde"))
     ok = entry.get("result") in ("OK", "EXPECTEDFAIL")
     m = SYN.search(out)
     if m:

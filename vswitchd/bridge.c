@@ -126,7 +126,7 @@ fm_free(struct ofp_flow_mod *fm)
     }
 }
 
-/* ---- Lookups -------------------------------------------------------------- */
+/* ---- Lookups ------------------------------------------------------------ */
 
 struct bridge *
 bridge_find(const struct bridge_set *set, const char *name)
@@ -411,8 +411,8 @@ bridge_add(struct bridge_set *set, const char *name, char **errp)
     }
     if (name_in_use(set, name)) {
         *errp = xasprintf("cannot create bridge '%s': %s already exists",
-                          name, bridge_find(set, name) ? "a bridge"
-                                                       : "a port by that name");
+                          name, bridge_find(set, name)
+                                ? "a bridge" : "a port by that name");
         return -TS_ERR_BRIDGE_EXISTS;
     }
     err = bridge_create(set, name, true, &br, errp);

@@ -286,7 +286,7 @@ dump_collect_dp_flow(void *d_, const struct dpif_flow_dump_entry *e)
     f->tcp_flags = e->stats.tcp_flags;
 }
 
-/* ---- Requests ------------------------------------------------------------ */
+/* ---- Requests ----------------------------------------------------------- */
 
 static struct bridge *
 need_bridge(struct ctl_client *c, uint32_t xid, const char *name)
@@ -915,7 +915,7 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
     }
 }
 
-/* ---- Client life cycle ---------------------------------------------------- */
+/* ---- Client life cycle -------------------------------------------------- */
 
 static void
 client_update_events(struct ctl_client *c)

@@ -21,14 +21,16 @@ struct fake {
     bool install;
     bool malformed;
     int cookie;
+    int *cookie_pool;           /* if nonnull: upcall N gets pool[N] */
 };
 
 static int
 fake_upcall(void *aux, struct dpif_upcall *up)
 {
     struct fake *fk = aux;
+    unsigned int n = __atomic_add_fetch(&fk->n_upcalls, 1,
+                                        __ATOMIC_SEQ_CST);
 
-    __atomic_add_fetch(&fk->n_upcalls, 1, __ATOMIC_SEQ_CST);
     if (fk->malformed) {
         struct dp_action *a = dpa_put(&up->actions, DPA_OUTPUT, 4);
 
@@ -42,6 +44,9 @@ fake_upcall(void *aux, struct dpif_upcall *up)
     up->wc.masks.dl_type = UINT16_MAX;
     up->install = fk->install;
     up->cookie = &fk->cookie;
+    if (fk->cookie_pool) {
+        up->cookie = &fk->cookie_pool[n - 1];
+    }
     return 0;
 }
 
@@ -303,6 +308,83 @@ Test(dpif, no_install_and_limit)
     cr_assert_eq(dpif_flow_count(dpif), 1);
     cr_assert_eq(n_upcalls(&fk), 5);
     dpif_destroy(dpif);
+}
+
+/* Per-cookie accounting for cookies from a pool. */
+#define N_POOL 8
+struct pool_log {
+    int *pool;
+    int removed[N_POOL];        /* final reports per cookie */
+    uint64_t packets[N_POOL];
+    int n_after_removed;        /* reports for an already returned cookie */
+};
+
+static void
+pool_stats_cb(void *aux, void *cookie, const struct dpif_flow_stats *st,
+              bool removed)
+{
+    struct pool_log *log = aux;
+    int i = (int *) cookie - log->pool;
+
+    cr_assert(i >= 0 && i < N_POOL, "unknown cookie");
+    log->n_after_removed += log->removed[i] > 0;
+    log->packets[i] += st->n_packets;
+    log->removed[i] += removed;
+}
+
+/* Every cookie the handler returned comes back once, removed, whether or
+ * not a megaflow holds it, and every packet is counted once. */
+Test(dpif, every_cookie_comes_back_once)
+{
+    int pool[N_POOL];
+    struct fake fk = { .cookie_pool = pool };
+    struct pool_log log = { .pool = pool };
+    struct dpif_config cfg = { .max_megaflows = 1 };
+    struct dpif *dpif = setup(&fk, &cfg, 2);
+    uint8_t f[64];
+    size_t len = build_udp(f, 5, 1);
+    uint64_t stub[8];
+    struct dpa_buf acts;
+    struct dp_packet *pkt, *p[1];
+    struct flow flow;
+    uint32_t recirc_id = 7;
+
+    dpif_set_stats_cb(dpif, pool_stats_cb, &log);
+    send_one(dpif, 2, htonl(1), 2);     /* pool[0]: installed */
+    send_one(dpif, 3, htonl(1), 2);     /* pool[1]: over the limit */
+    fk.install = false;
+    send_one(dpif, 4, htonl(1), 2);     /* pool[2]: not installed */
+    fk.install = true;
+    cr_assert_eq(dpif_flow_count(dpif), 1);
+
+    /* An upcall from the main thread (packet-out that recirculates). */
+    pkt = dp_packet_clone_data(f, len);
+    pkt->in_port = 1;
+    flow_extract(pkt, &flow);
+    DPA_BUF_STUB(&acts, stub);
+    memcpy(dpa_put(&acts, DPA_RECIRC, sizeof recirc_id), &recirc_id,
+           sizeof recirc_id);
+    cr_assert_eq(dpif_execute(dpif, pkt, &flow, acts.data, acts.size), 0);
+    cr_assert_eq(collect(dpif, 2, p, 1), 1);    /* pool[3] */
+    free_pkts(p, 1);
+    cr_assert_eq(n_upcalls(&fk), 4);
+
+    dpif_collect_stats(dpif, pool_stats_cb, &log);
+    for (int i = 1; i <= 3; i++) {
+        cr_assert_eq(log.removed[i], 1, "cookie %d not handed back", i);
+        cr_assert_eq(log.packets[i], 1, "cookie %d: upcall packet", i);
+    }
+    cr_assert_eq(log.removed[0], 0);
+    cr_assert_eq(log.packets[0], 1);
+
+    send_one(dpif, 2, htonl(1), 2);     /* hit on pool[0]'s megaflow */
+    dpif_destroy(dpif);
+    cr_assert_eq(log.removed[0], 1, "destroy must hand back the last");
+    cr_assert_eq(log.packets[0], 2);
+    for (int i = 4; i < N_POOL; i++) {
+        cr_assert_eq(log.removed[i], 0);
+    }
+    cr_assert_eq(log.n_after_removed, 0, "report after the last one");
 }
 
 Test(dpif, malformed_upcall_actions_dropped)

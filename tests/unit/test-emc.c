@@ -52,7 +52,8 @@ Test(emc, exact_hits_only)
 
 Test(emc, never_stale_after_sweep)
 {
-    enum { N = 20000, NV = 64 };
+    /* N keys for DP_EMC_ENTRIES slots: enough to force evictions. */
+    enum { N = 12000, NV = 64, ROUNDS = 6 };
     struct dp_emc *emc = dp_emc_create();
     struct val vals[NV];
     unsigned int seed = 99;
@@ -61,7 +62,7 @@ Test(emc, never_stale_after_sweep)
     for (int i = 0; i < NV; i++) {
         vals[i] = (struct val) { i, false };
     }
-    for (int round = 0; round < 10; round++) {
+    for (int round = 0; round < ROUNDS; round++) {
         for (int k = 0; k < N; k++) {
             unsigned int i = rand_r(&seed) % N;
             struct flow f;

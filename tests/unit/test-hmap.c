@@ -34,6 +34,15 @@ hash_const(int key)
     return 42;
 }
 
+/* Criterion's --full-stats records every assertion, which makes millions
+ * of them slow: loops check with CHECK, which asserts only on failure. */
+#define CHECK(COND, ...)                                                 \
+    do {                                                                 \
+        if (!(COND)) {                                                   \
+            cr_assert_fail(__VA_ARGS__);                                 \
+        }                                                                \
+    } while (0)
+
 static void
 check_map(struct hmap *h, struct elem *elems, size_t n,
           uint32_t (*hashf)(int))
@@ -45,29 +54,30 @@ check_map(struct hmap *h, struct elem *elems, size_t n,
         elems[i].seen = 0;
         expected += elems[i].in_map;
     }
-    cr_assert_eq(hmap_count(h), expected);
-    cr_assert_eq(hmap_is_empty(h), expected == 0);
+    CHECK(hmap_count(h) == expected, "count %zu, want %zu", hmap_count(h),
+          expected);
+    CHECK(hmap_is_empty(h) == (expected == 0), "is_empty");
 
     /* Structural invariants: power-of-two buckets, nodes in the right
      * bucket, chain lengths sum to the count. */
-    cr_assert(is_pow2(h->mask + 1));
+    CHECK(is_pow2(h->mask + 1), "mask %zu", h->mask);
     size_t total = 0;
     for (size_t b = 0; b <= h->mask; b++) {
         for (struct hmap_node *nd = h->buckets[b]; nd; nd = nd->next) {
-            cr_assert_eq(nd->hash & h->mask, b);
+            CHECK((nd->hash & h->mask) == b, "node in wrong bucket");
             total++;
         }
     }
-    cr_assert_eq(total, expected);
+    CHECK(total == expected, "chains hold %zu, want %zu", total, expected);
 
     /* Iteration visits each member once and nothing else. */
     HMAP_FOR_EACH (e, node, h) {
-        cr_assert(e->in_map, "iteration found removed key %d", e->key);
+        CHECK(e->in_map, "iteration found removed key %d", e->key);
         e->seen++;
     }
     for (size_t i = 0; i < n; i++) {
-        cr_assert_eq(elems[i].seen, elems[i].in_map ? 1 : 0,
-                     "key %d seen %d times", elems[i].key, elems[i].seen);
+        CHECK(elems[i].seen == (elems[i].in_map ? 1 : 0),
+              "key %d seen %d times", elems[i].key, elems[i].seen);
         elems[i].seen = 0;
     }
 
@@ -76,11 +86,14 @@ check_map(struct hmap *h, struct elem *elems, size_t n,
     struct hmap_node *nd;
     while ((nd = hmap_at_position(h, &bucket, &offset)) != NULL) {
         e = CONTAINER_OF(nd, struct elem, node);
-        cr_assert(e->in_map);
+        CHECK(e->in_map, "position iteration found removed key %d",
+              e->key);
         e->seen++;
     }
     for (size_t i = 0; i < n; i++) {
-        cr_assert_eq(elems[i].seen, elems[i].in_map ? 1 : 0);
+        CHECK(elems[i].seen == (elems[i].in_map ? 1 : 0),
+              "position iteration: key %d seen %d times", elems[i].key,
+              elems[i].seen);
     }
 
     /* Every member is findable by hash, non-members are not. */
@@ -88,12 +101,13 @@ check_map(struct hmap *h, struct elem *elems, size_t n,
         bool found = false;
 
         HMAP_FOR_EACH_WITH_HASH (e, node, hashf(elems[i].key), h) {
-            cr_assert_eq(e->node.hash, hashf(elems[i].key));
+            CHECK(e->node.hash == hashf(elems[i].key), "wrong hash");
             if (e == &elems[i]) {
                 found = true;
             }
         }
-        cr_assert_eq(found, elems[i].in_map, "key %d", elems[i].key);
+        CHECK(found == elems[i].in_map, "key %d found %d", elems[i].key,
+              found);
     }
 }
 
@@ -132,7 +146,7 @@ random_ops(uint32_t (*hashf)(int), unsigned int seed, int n_ops)
 
             hmap_init(&other);
             hmap_swap(&h, &other);
-            cr_assert(hmap_is_empty(&h));
+            CHECK(hmap_is_empty(&h), "swap left entries");
             hmap_swap(&h, &other);
             hmap_destroy(&other);
         }
