@@ -4,8 +4,8 @@
  * may live in one of two slots chosen by two slices of its hash.  Each
  * slot holds a full struct flow and an opaque value (the datapath's
  * megaflow).  A hit needs the full key to compare equal, so the hash may
- * be anything cheap (dp_emc_hash() skips words that are always zero on
- * a fresh packet... it hashes a fixed subset; equality is on every word).
+ * be anything cheap: dp_emc_hash() mixes a fixed subset of the words
+ * (those that tell flows apart in practice); equality is on every word.
  *
  * Callers: one dpif worker owns each cache; the main thread changes it
  * (dp_emc_sweep, dp_emc_clear) only while holding that worker's mutex.
@@ -35,6 +35,14 @@ uint32_t dp_emc_hash(const struct flow *);
  * 'hash'), or NULL. */
 void *dp_emc_lookup(const struct dp_emc *, const struct flow *,
                     uint32_t hash);
+/* The same for 'n' (at most 64) flows at once: stores each flow's
+ * dp_emc_hash() in 'hashes[i]' and its value (or NULL) in 'values[i]';
+ * returns a bitmap of the misses (bit i set: values[i] is NULL).  All the
+ * slots are prefetched before any is compared, so a batch's cache misses
+ * overlap. */
+uint64_t dp_emc_lookup_batch(const struct dp_emc *,
+                             struct flow *const flows[], size_t n,
+                             uint32_t hashes[], void *values[]);
 /* Caches 'value' (nonnull) for 'flow', replacing the key's old value or,
  * if both slots are taken by other keys, one of them. */
 void dp_emc_insert(struct dp_emc *, const struct flow *, uint32_t hash,

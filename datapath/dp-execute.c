@@ -258,7 +258,8 @@ l4_csum_update16_data(const struct dp_packet *p, uint8_t *field,
 /* ---- SET_MASKED ------------------------------------------------------ */
 
 #define FIELD_TOUCHED(OFS, N, FIELD)                                      \
-    ((OFS) < offsetof(struct flow, FIELD) + sizeof(((struct flow *) 0)->FIELD) \
+    ((OFS) < offsetof(struct flow, FIELD)                                 \
+             + sizeof(((struct flow *) 0)->FIELD)                         \
      && offsetof(struct flow, FIELD) < (size_t) (OFS) + (N))
 #define FIELD_CHANGED(OLD, NEW, FIELD)                                    \
     memcmp(&(OLD)->FIELD, &(NEW)->FIELD, sizeof (OLD)->FIELD)
@@ -393,7 +394,8 @@ dp_rewrite_arp(struct dp_packet *p, const struct flow *old,
 {
     struct arp_eth_header *arp = dp_packet_l3(p);
 
-    if (!arp || dp_packet_size(p) < (uint32_t) p->l3_ofs + ARP_ETH_HEADER_LEN) {
+    if (!arp
+        || dp_packet_size(p) < (uint32_t) p->l3_ofs + ARP_ETH_HEADER_LEN) {
         return;
     }
     if (FIELD_CHANGED(old, flow, nw_proto)) {
@@ -698,6 +700,12 @@ static void
 dp_exec_output(const struct dp_exec_ctx *ctx, struct dp_exec_batch *b,
                uint32_t port_no, uint32_t trunc, bool last)
 {
+    if (last && !trunc && port_no != DPIF_PORT_IN_PORT
+        && ctx->ops->output_batch) {
+        ctx->ops->output_batch(ctx->aux, port_no, b->packets, b->count);
+        b->count = 0;
+        return;
+    }
     for (uint32_t i = 0; i < b->count; i++) {
         struct dp_packet *p = b->packets[i];
         uint32_t port = port_no == DPIF_PORT_IN_PORT

@@ -68,6 +68,11 @@ struct dp_exec_ops {
     struct dp_packet *(*clone)(void *aux, const struct dp_packet *packet);
     /* Counts 'n' packets dropped for 'reason' (the executor frees them). */
     void (*drop)(void *aux, enum dp_exec_drop reason, uint32_t n);
+    /* Optional (may be NULL): like 'output' for 'n' packets at once, in
+     * order; used for a batch's last, untruncated output to a fixed
+     * port. */
+    void (*output_batch)(void *aux, uint32_t port_no,
+                         struct dp_packet *const packets[], uint32_t n);
 };
 
 struct dp_exec_ctx {

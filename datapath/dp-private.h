@@ -125,6 +125,7 @@ struct dp_megaflow {
     struct ts_list node;        /* in worker->megaflows, or the free list */
     void *cookie;
     bool dead;                  /* removed; EMC sweep pending */
+    uint32_t batch_group;       /* dp_ctx_process() scratch */
     long long created;          /* time_msec() */
     struct dpif_flow_stats stats;       /* totals, owner worker writes */
     struct dpif_flow_stats reported;    /* totals at the last report */

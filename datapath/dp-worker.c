@@ -85,39 +85,65 @@ dp_ctx_flush_tx(struct dp_ctx *ctx)
     ctx->n_txq = 0;
 }
 
+/* Returns the tx queue for 'port', starting one (and flushing the others
+ * first if every queue is taken). */
+static struct dp_txq *
+dp_ctx_txq(struct dp_ctx *ctx, struct dp_port *port)
+{
+    struct dp_txq *q;
+
+    for (size_t i = 0; i < ctx->n_txq; i++) {
+        if (ctx->txq[i].port == port) {
+            return &ctx->txq[i];
+        }
+    }
+    if (ctx->n_txq == DP_N_TXQ) {
+        dp_ctx_flush_tx(ctx);
+    }
+    q = &ctx->txq[ctx->n_txq++];
+    q->port = port;
+    dp_packet_batch_init(&q->batch);
+    return q;
+}
+
 static void
-dp_ctx_output(void *ctx_, uint32_t port_no, struct dp_packet *p)
+dp_ctx_output_batch(void *ctx_, uint32_t port_no,
+                    struct dp_packet *const pkts[], uint32_t n)
 {
     struct dp_ctx *ctx = ctx_;
     struct dp_port *port = dp_port_table_get(ctx->ports, port_no);
-    struct dp_txq *q = NULL;
+    struct dp_txq *q;
 
     if (!port) {
-        DP_COUNT(ctx->c.n_drop_no_port, 1);
-        dp_packet_delete(p);
+        DP_COUNT(ctx->c.n_drop_no_port, n);
+        for (uint32_t i = 0; i < n; i++) {
+            dp_packet_delete(pkts[i]);
+        }
         return;
     }
-    for (size_t i = 0; i < ctx->n_txq; i++) {
-        if (ctx->txq[i].port == port) {
-            q = &ctx->txq[i];
-            break;
-        }
-    }
-    if (!q) {
-        if (ctx->n_txq == DP_N_TXQ) {
+    q = dp_ctx_txq(ctx, port);
+    while (n) {
+        uint32_t k = MIN(n, NETDEV_MAX_BURST - q->batch.count);
+
+        if (!k) {
+            /* Flush everything rather than one queue: keeps per-port
+             * order and the loop simple; happens only past 32 packets
+             * per port. */
             dp_ctx_flush_tx(ctx);
+            q = dp_ctx_txq(ctx, port);
+            continue;
         }
-        q = &ctx->txq[ctx->n_txq++];
-        q->port = port;
-        dp_packet_batch_init(&q->batch);
-    } else if (dp_packet_batch_is_full(&q->batch)) {
-        /* Flush everything rather than one queue: keeps per-port order
-         * and the loop simple; happens only past 32 packets per port. */
-        dp_ctx_flush_tx(ctx);
-        dp_ctx_output(ctx, port_no, p);
-        return;
+        memcpy(&q->batch.packets[q->batch.count], pkts, k * sizeof *pkts);
+        q->batch.count += k;
+        pkts += k;
+        n -= k;
     }
-    dp_packet_batch_add(&q->batch, p);
+}
+
+static void
+dp_ctx_output(void *ctx_, uint32_t port_no, struct dp_packet *p)
+{
+    dp_ctx_output_batch(ctx_, port_no, &p, 1);
 }
 
 static void
@@ -179,6 +205,7 @@ dp_ctx_drop(void *ctx_, enum dp_exec_drop reason, uint32_t n)
 
 static const struct dp_exec_ops dp_ctx_ops = {
     .output = dp_ctx_output,
+    .output_batch = dp_ctx_output_batch,
     .userspace = dp_ctx_userspace,
     .recirc = dp_ctx_recirc,
     .clone = dp_ctx_clone,
@@ -314,6 +341,7 @@ dp_install(struct dp_worker *w, const struct flow *flow,
     m->created = now;
     memset(&m->stats, 0, sizeof m->stats);
     memset(&m->reported, 0, sizeof m->reported);
+    m->batch_group = UINT32_MAX;
     dp_cls_insert(&w->cls, &m->rule, flow, wc);
     ts_list_push_back(&w->megaflows, &m->node);
     return m;
@@ -404,98 +432,167 @@ dp_megaflow_credit(struct dp_megaflow *m, const struct dp_exec_batch *b,
                    long long now)
 {
     uint64_t bytes = 0;
-    uint16_t flags = 0;
+    uint16_t flags = 0;         /* network order until the end */
 
     for (uint32_t i = 0; i < b->count; i++) {
         bytes += dp_packet_size(b->packets[i]);
-        flags |= ntohs(b->flows[i]->tcp_flags);
+        flags |= b->flows[i]->tcp_flags;
     }
     DP_COUNT(m->stats.n_packets, b->count);
     DP_COUNT(m->stats.n_bytes, bytes);
     __atomic_store_n(&m->stats.used, now, __ATOMIC_RELAXED);
-    __atomic_store_n(&m->stats.tcp_flags, m->stats.tcp_flags | flags,
-                     __ATOMIC_RELAXED);
+    if (flags) {
+        __atomic_store_n(&m->stats.tcp_flags,
+                         m->stats.tcp_flags | ntohs(flags), __ATOMIC_RELAXED);
+    }
 }
+
+/* Runs each group of packets of 'b' that share a megaflow (mf[i], NULL
+ * for packets already consumed), groups in order of their first packet.
+ * O(n): a megaflow remembers its group index for the batch in
+ * 'batch_group', checked against 'gm' so that a stale value from an
+ * earlier batch is harmless. */
+static void
+dp_ctx_run_groups(struct dp_ctx *ctx, struct dp_exec_batch *b,
+                  void *const mf[], int depth)
+{
+    struct dp_megaflow *gm[NETDEV_MAX_BURST];
+    uint32_t end[NETDEV_MAX_BURST], order[NETDEV_MAX_BURST];
+    uint8_t gi[NETDEV_MAX_BURST];
+    uint32_t n = b->count, ng = 0, pos = 0, i;
+
+    /* The common case: one megaflow for the whole batch. */
+    for (i = 1; i < n && mf[i] == mf[0]; i++) {
+        continue;
+    }
+    if (i >= n && n && mf[0]) {
+        struct dp_megaflow *m = mf[0];
+
+        dp_megaflow_credit(m, b, ctx->now);
+        dp_ctx_execute(ctx, b, m->actions, m->actions_len, depth);
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        struct dp_megaflow *m = mf[i];
+        uint32_t k;
+
+        if (!m) {
+            continue;
+        }
+        k = m->batch_group;
+        if (k >= ng || gm[k] != m) {
+            k = ng++;
+            gm[k] = m;
+            end[k] = 0;
+            m->batch_group = k;
+        }
+        gi[i] = k;
+        end[k]++;
+    }
+    /* Counting sort of the packets by group: 'end[k]' becomes the start
+     * of group k, then advances to its end. */
+    for (uint32_t k = 0, sum = 0; k < ng; k++) {
+        sum += end[k];
+        end[k] = sum - end[k];
+    }
+    for (i = 0; i < n; i++) {
+        if (mf[i]) {
+            order[end[gi[i]]++] = i;
+        }
+    }
+    for (uint32_t k = 0; k < ng; k++) {
+        struct dp_exec_batch g;
+
+        g.count = 0;
+        for (; pos < end[k]; pos++) {
+            dp_exec_batch_add(&g, b->packets[order[pos]],
+                              b->flows[order[pos]]);
+        }
+        dp_megaflow_credit(gm[k], &g, ctx->now);
+        dp_ctx_execute(ctx, &g, gm[k]->actions, gm[k]->actions_len, depth);
+    }
+    b->count = 0;
+}
+
+/* Handles the packets of 'b' that 'miss' marks, in order: a megaflow
+ * installed for one may cover the next. */
+static void
+dp_ctx_handle_misses(struct dp_ctx *ctx, struct dp_exec_batch *b,
+                     void *mf[], const uint32_t hashes[], uint64_t miss,
+                     int depth)
+{
+    struct dp_worker *w = ctx->worker;
+    bool installed = false;
+
+    for (; miss; miss &= miss - 1) {
+        uint32_t i = __builtin_ctzll(miss);
+        struct dp_megaflow *m = NULL;
+
+        if (installed) {
+            m = dp_megaflow_from_rule(dp_cls_lookup(&w->cls, b->flows[i]));
+            if (m) {
+                mf[i] = m;
+                continue;
+            }
+        }
+        m = dp_upcall(ctx, b->packets[i], b->flows[i], depth);
+        mf[i] = m;
+        if (m) {
+            /* Only a worker installs. */
+            installed = true;
+            dp_emc_insert(w->emc, b->flows[i], hashes[i], m);
+        } else {
+            b->packets[i] = NULL;   /* consumed by dp_upcall() */
+        }
+    }
+}
+
+BUILD_ASSERT(NETDEV_MAX_BURST <= 64);
 
 void
 dp_ctx_process(struct dp_ctx *ctx, struct dp_exec_batch *b, int depth)
 {
     struct dp_worker *w = ctx->worker;
-    struct dp_megaflow *mf[NETDEV_MAX_BURST];
+    void *mf[NETDEV_MAX_BURST];         /* struct dp_megaflow *, or NULL */
+    uint32_t hashes[NETDEV_MAX_BURST];
     uint32_t n = b->count;
-    uint32_t n_emc = 0, n_mf = 0;
-    bool any_miss = false;
+    uint64_t miss;
 
-    /* Caches. */
-    for (uint32_t i = 0; i < n; i++) {
-        struct flow *flow = b->flows[i];
-        struct dp_megaflow *m = NULL;
+    if (OVS_LIKELY(w != NULL)) {
+        uint64_t mf_miss = 0;
+        uint32_t n_mf = 0;
 
-        if (w) {
-            uint32_t hash = dp_emc_hash(flow);
+        miss = dp_emc_lookup_batch(w->emc, b->flows, n, hashes, mf);
+        for (uint64_t left = miss; left; left &= left - 1) {
+            uint32_t i = __builtin_ctzll(left);
+            struct dp_megaflow *m;
 
-            m = dp_emc_lookup(w->emc, flow, hash);
+            m = dp_megaflow_from_rule(dp_cls_lookup(&w->cls, b->flows[i]));
             if (m) {
-                n_emc++;
+                n_mf++;
+                dp_emc_insert(w->emc, b->flows[i], hashes[i], m);
+                mf[i] = m;
             } else {
-                m = dp_megaflow_from_rule(dp_cls_lookup(&w->cls, flow));
-                if (m) {
-                    n_mf++;
-                    dp_emc_insert(w->emc, flow, hash, m);
-                }
+                mf_miss |= UINT64_C(1) << i;
             }
         }
-        mf[i] = m;
-        any_miss |= !m;
-    }
-    DP_COUNT(ctx->c.n_hit_emc, n_emc);
-    DP_COUNT(ctx->c.n_hit_megaflow, n_mf);
-
-    /* Misses, in order: a megaflow installed for one may cover the
-     * next. */
-    if (any_miss) {
-        bool installed = false;
-
+        DP_COUNT(ctx->c.n_hit_emc, n - __builtin_popcountll(miss));
+        DP_COUNT(ctx->c.n_hit_megaflow, n_mf);
+        miss = mf_miss;
+    } else {
+        /* The main thread has no caches: every packet is an upcall. */
         for (uint32_t i = 0; i < n; i++) {
-            if (mf[i]) {
-                continue;
-            }
-            if (installed) {
-                mf[i] = dp_megaflow_from_rule(dp_cls_lookup(&w->cls,
-                                                            b->flows[i]));
-                if (mf[i]) {
-                    continue;
-                }
-            }
-            mf[i] = dp_upcall(ctx, b->packets[i], b->flows[i], depth);
-            if (mf[i]) {
-                installed = true;
-                dp_emc_insert(w->emc, b->flows[i], dp_emc_hash(b->flows[i]),
-                              mf[i]);
-            } else {
-                b->packets[i] = NULL;   /* consumed by dp_upcall() */
-            }
+            mf[i] = NULL;
         }
+        miss = n < 64 ? (UINT64_C(1) << n) - 1 : UINT64_MAX;
+    }
+    if (OVS_UNLIKELY(miss)) {
+        dp_ctx_handle_misses(ctx, b, mf, hashes, miss, depth);
     }
 
     /* Execution: once per group of packets that share a megaflow. */
-    for (uint32_t i = 0; i < n; i++) {
-        struct dp_megaflow *m = mf[i];
-        struct dp_exec_batch g;
-
-        if (!m) {
-            continue;
-        }
-        g.count = 0;
-        for (uint32_t j = i; j < n; j++) {
-            if (mf[j] == m) {
-                dp_exec_batch_add(&g, b->packets[j], b->flows[j]);
-                mf[j] = NULL;
-            }
-        }
-        dp_megaflow_credit(m, &g, ctx->now);
-        dp_ctx_execute(ctx, &g, m->actions, m->actions_len, depth);
-    }
+    dp_ctx_run_groups(ctx, b, mf, depth);
     b->count = 0;
 }
 

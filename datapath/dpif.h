@@ -273,6 +273,8 @@ int dpif_execute(struct dpif *, struct dp_packet *packet,
 
 /* ---- Statistics -------------------------------------------------------- */
 
+/* n_lost: misses dropped without an upcall (no handler, or too many
+ * unattached cookies waiting for the next collection). */
 struct dpif_stats {
     uint64_t n_hit_emc, n_hit_megaflow, n_missed, n_lost;
     uint64_t n_megaflows;

@@ -6,7 +6,8 @@
  * The TAP is opened with IFF_VNET_HDR and TUNSETOFFLOAD(CSUM, TSO4,
  * TSO6), so the host side hands us 64 KB TCP segments with partial
  * checksums and we may write such segments back; the kernel segments or
- * fills what the receiving side needs.  The device is brought up.  The
+ * fills what the receiving side needs.  A "tap" device is brought up;
+ * an "internal" one is left down for the user to bring up, as in OVS.  The
  * user may later move it into another namespace: the descriptor stays
  * valid, so the port keeps working.
  *
@@ -125,6 +126,11 @@ tap_attach(struct netdev_tap *dev, const char *type, const char *name,
          * write segments (the TAP segments them for the host). */
         TS_WARN("%s port '%s': TUNSETOFFLOAD failed (%s)", type, name,
                 strerror(errno));
+    }
+    if (!strcmp(type, "internal")) {
+        /* As in OVS, a bridge's internal interface starts down: the host
+         * stack speaks on it only once the user brings it up. */
+        return 0;
     }
     err = netdev_linux_set_up(name, true);
     if (err) {

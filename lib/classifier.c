@@ -1,4 +1,5 @@
-/* classifier: tuple space search with priority-sorted subtables. */
+/* classifier: tuple space search with priority-sorted subtables, staged
+ * lookup and a per-subtable max-heap of priorities. */
 #include "classifier.h"
 
 #include <limits.h>
@@ -7,149 +8,422 @@
 #include "hash.h"
 #include "util.h"
 
-/* One slot of a subtable's open-addressing index of chain heads.  The
- * hash sits next to the pointer so that a probe that misses touches only
- * the index (a few cache lines per subtable), never the rules. */
+/* Lookup stages, as the first 64-bit word of struct flow each one starts
+ * at: metadata and conntrack, L2, L3, L4.  Any partition of the words is
+ * sound; this one follows the order in which packets usually diverge.  A
+ * word that straddles two layers belongs to the later stage. */
+enum { CLS_MAX_STAGES = 4 };
+static const unsigned int stage_starts[CLS_MAX_STAGES] = {
+    0,
+    offsetof(struct flow, dl_dst) / 8,
+    offsetof(struct flow, ipv6_src) / 8,
+    offsetof(struct flow, tcp_flags) / 8,
+};
+
+/* One slot of an open-addressing index (linear probing, at most half
+ * full, backward-shift deletion so that probes need no tombstones).  Slots
+ * are 8 bytes; the main index keeps a parallel array of entries, so that a
+ * probe touches a small footprint, reads an entry only when the hash
+ * matches, and never reads a rule (rules are big and cold). */
 struct cls_slot {
     uint32_t hash;
-    struct cls_rule *head;      /* NULL: empty slot */
+    uint32_t count;             /* 0: empty slot */
+};
+
+/* Main index entry: a chain and a copy of its key, the subtable's mask
+ * words only (key[i] is word idx[i] of the rules' normalized flow). */
+struct cls_entry {
+    struct cls_rule *head;      /* highest priority rule of the chain */
+    int priority;               /* head->priority */
+    uint32_t pad;
+    uint64_t key[];             /* n_idx words */
+};
+
+/* Main index: 'count' is the chain length and entry i describes the chain
+ * of slots[i].  Stage index: no entries; 'count' is the number of rules
+ * whose masked key up to the stage hashes to 'hash' (different prefixes
+ * that collide share a slot, which only costs a wasted look at the next
+ * stage). */
+struct cls_index {
+    struct cls_slot *slots;     /* 'mask + 1' slots */
+    char *entries;              /* 'mask + 1' entries of 'stride' bytes */
+    size_t stride;              /* 0: no entries (stage index) */
+    size_t mask;
+    size_t n;                   /* occupied slots */
+};
+
+/* A distinct priority in a subtable and how many of its rules have it. */
+struct cls_prio {
+    struct hmap_node node;      /* in subtable's 'prios', by priority */
+    int priority;
+    uint32_t count;
+    size_t pos;                 /* index in subtable's 'heap' */
 };
 
 /* All rules whose match has exactly this mask. */
 struct cls_subtable {
-    struct hmap_node node;      /* in classifier's 'subtables' */
-    int max_priority;           /* highest priority of any rule */
+    /* Read by every lookup. */
+    int max_priority;           /* heap[0]'s priority, INT_MIN if empty */
     uint8_t n_idx;              /* words of 'mask' that are non-zero */
-    uint8_t idx[FLOW_U64S];
-    struct cls_slot *slots;     /* 'slot_mask + 1' slots, <= half full */
-    size_t slot_mask;
-    size_t n_heads;             /* occupied slots */
+    uint8_t n_stages;           /* >= 1 */
+    uint8_t stage_end[CLS_MAX_STAGES]; /* stage s: idx[end[s-1]..end[s]) */
+    struct cls_index index;     /* chains, by hash of the whole key */
+    struct cls_index stages[CLS_MAX_STAGES - 1]; /* prefix hashes */
+    uint8_t idx[FLOW_U64S];     /* ascending */
+    uint64_t mask_words[FLOW_U64S]; /* mask word of idx[i] */
+
+    /* Bookkeeping. */
+    struct hmap_node node;      /* in classifier's 'subtables' */
+    size_t sorted_pos;          /* index in classifier's 'sorted' */
     size_t n_rules;             /* rules, counting whole chains */
+    struct hmap prios;          /* struct cls_prio, by priority */
+    struct cls_prio **heap;     /* max-heap on priority */
+    size_t n_heap;
+    size_t allocated_heap;
     struct flow_wildcards mask;
 };
 
 BUILD_ASSERT(FLOW_U64S <= UINT8_MAX);
 
-/* Hash of the masked key words of 'flow' in 'st'.  'flow' is masked on
- * the fly, so a packet's flow and a rule's normalized flow hash alike. */
-static inline uint32_t
-subtable_hash(const struct cls_subtable *st, const struct flow *flow)
-{
-    const uint64_t *f = flow_u64(flow);
-    const uint64_t *m = flow_u64(&st->mask.masks);
-    uint32_t hash = 0;
+/* Hashing.  One add and one multiply per word; the finish folds the high
+ * half down before a final multiply, so keys that differ only in the top
+ * bits of a word still spread over the low bits that pick a slot. */
 
-    for (unsigned int i = 0; i < st->n_idx; i++) {
-        unsigned int w = st->idx[i];
-        hash = hash_add64(hash, f[w] & m[w]);
-    }
-    return hash_finish(hash, st->n_idx * 8);
+static inline uint64_t
+cls_mix(uint64_t acc, uint64_t word)
+{
+    return (acc + word) * UINT64_C(0x9e3779b97f4a7c15);
 }
 
-/* True if 'flow' masked by the subtable's mask equals the normalized key
- * of 'rule'. */
-static inline bool
-subtable_key_equal(const struct cls_subtable *st, const struct cls_rule *rule,
-                   const struct flow *flow)
+static inline uint32_t
+cls_finish(uint64_t acc)
 {
-    const uint64_t *f = flow_u64(flow);
-    const uint64_t *m = flow_u64(&st->mask.masks);
-    const uint64_t *k = flow_u64(&rule->match.flow);
+    acc ^= acc >> 29;
+    return (acc * UINT64_C(0xd6e8feb86659fd93)) >> 32;
+}
 
+static uint32_t
+mask_hash(const struct flow_wildcards *wc)
+{
+    const uint64_t *m = flow_u64(&wc->masks);
+    uint64_t acc = 0;
+
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        acc = cls_mix(acc, m[i]);
+    }
+    return cls_finish(acc);
+}
+
+/* Fills 'hashes[s]' with the hash of (flow & mask) over stages 0..s.
+ * hashes[n_stages - 1] is the hash of the whole masked key. */
+static void
+subtable_hashes(const struct cls_subtable *st, const uint64_t *f,
+                uint32_t hashes[CLS_MAX_STAGES])
+{
+    uint64_t acc = 0;
+    unsigned int i = 0;
+
+    for (unsigned int s = 0; s < st->n_stages; s++) {
+        for (; i < st->stage_end[s]; i++) {
+            acc = cls_mix(acc, f[st->idx[i]] & st->mask_words[i]);
+        }
+        hashes[s] = cls_finish(acc);
+    }
+}
+
+/* True if 'f' masked by the subtable's mask equals the key of 'e'. */
+static inline bool
+subtable_key_equal(const struct cls_subtable *st, const struct cls_entry *e,
+                   const uint64_t *f)
+{
     for (unsigned int i = 0; i < st->n_idx; i++) {
-        unsigned int w = st->idx[i];
-        if ((f[w] & m[w]) != k[w]) {
+        if ((f[st->idx[i]] & st->mask_words[i]) != e->key[i]) {
             return false;
         }
     }
     return true;
 }
 
-/* Linear probing: the slot holding the chain for 'flow', or NULL. */
-static struct cls_slot *
-subtable_find_slot(const struct cls_subtable *st, const struct flow *flow,
-                   uint32_t hash)
+/* Open-addressing index. */
+
+static void
+index_init(struct cls_index *ix, size_t stride)
 {
-    for (size_t i = hash & st->slot_mask; st->slots[i].head;
-         i = (i + 1) & st->slot_mask) {
-        if (st->slots[i].hash == hash
-            && subtable_key_equal(st, st->slots[i].head, flow)) {
-            return &st->slots[i];
+    ix->mask = 7;
+    ix->slots = xcalloc(ix->mask + 1, sizeof *ix->slots);
+    ix->stride = stride;
+    ix->entries = stride ? xcalloc(ix->mask + 1, stride) : NULL;
+    ix->n = 0;
+}
+
+static void
+index_release(struct cls_index *ix)
+{
+    free(ix->slots);
+    free(ix->entries);
+}
+
+static inline struct cls_entry *
+index_entry(const struct cls_index *ix, size_t pos)
+{
+    return (struct cls_entry *) (ix->entries + pos * ix->stride);
+}
+
+/* The entry of 'slot' in the main index 'ix'. */
+static inline struct cls_entry *
+slot_entry(const struct cls_index *ix, const struct cls_slot *slot)
+{
+    return index_entry(ix, slot - ix->slots);
+}
+
+static void
+index_rehash(struct cls_index *ix, size_t new_mask)
+{
+    struct cls_slot *slots = xcalloc(new_mask + 1, sizeof *slots);
+    char *entries = ix->stride ? xcalloc(new_mask + 1, ix->stride) : NULL;
+
+    for (size_t i = 0; i <= ix->mask; i++) {
+        if (ix->slots[i].count) {
+            size_t j = ix->slots[i].hash & new_mask;
+
+            while (slots[j].count) {
+                j = (j + 1) & new_mask;
+            }
+            slots[j] = ix->slots[i];
+            if (entries) {
+                memcpy(entries + j * ix->stride, index_entry(ix, i),
+                       ix->stride);
+            }
+        }
+    }
+    free(ix->slots);
+    free(ix->entries);
+    ix->slots = slots;
+    ix->entries = entries;
+    ix->mask = new_mask;
+}
+
+/* Claims an empty slot for 'hash' and returns it with count 0 (and a
+ * zeroed entry): the caller must set 'count' (and fill the entry) before
+ * the index is used again.  May move every slot. */
+static struct cls_slot *
+index_add(struct cls_index *ix, uint32_t hash)
+{
+    size_t i;
+
+    if ((ix->n + 1) * 2 > ix->mask + 1) {
+        index_rehash(ix, ix->mask * 2 + 1);
+    }
+    for (i = hash & ix->mask; ix->slots[i].count; i = (i + 1) & ix->mask) {
+        continue;
+    }
+    ix->n++;
+    ix->slots[i].hash = hash;
+    return &ix->slots[i];
+}
+
+/* Empties 'slot' with backward shift, then shrinks the index when it is
+ * under 1/8 full (to 1/4 of its size: under 1/2 full, so a resize in
+ * either direction needs a number of operations proportional to the
+ * count first).  May move every slot. */
+static void
+index_delete(struct cls_index *ix, struct cls_slot *slot)
+{
+    size_t mask = ix->mask;
+    size_t i = slot - ix->slots, j = i;
+
+    ix->slots[i].count = 0;
+    if (ix->stride) {
+        memset(index_entry(ix, i), 0, ix->stride);
+    }
+    for (;;) {
+        size_t k;
+
+        j = (j + 1) & mask;
+        if (!ix->slots[j].count) {
+            break;
+        }
+        k = ix->slots[j].hash & mask;
+        /* Move j back to i unless its home k lies cyclically in (i, j]. */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) {
+            continue;
+        }
+        ix->slots[i] = ix->slots[j];
+        ix->slots[j].count = 0;
+        if (ix->stride) {
+            memcpy(index_entry(ix, i), index_entry(ix, j), ix->stride);
+            memset(index_entry(ix, j), 0, ix->stride);
+        }
+        i = j;
+    }
+    ix->n--;
+    if (ix->mask > 7 && ix->n * 8 < ix->mask + 1) {
+        index_rehash(ix, (ix->mask + 1) / 4 - 1);
+    }
+}
+
+/* Stage index: the slot counting 'hash', or NULL. */
+static inline struct cls_slot *
+stage_find(const struct cls_index *ix, uint32_t hash)
+{
+    for (size_t i = hash & ix->mask; ix->slots[i].count;
+         i = (i + 1) & ix->mask) {
+        if (ix->slots[i].hash == hash) {
+            return &ix->slots[i];
         }
     }
     return NULL;
 }
 
-static struct cls_rule *
-subtable_find_head(const struct cls_subtable *st, const struct flow *flow,
+static void
+stage_add(struct cls_index *ix, uint32_t hash)
+{
+    struct cls_slot *slot = stage_find(ix, hash);
+
+    if (!slot) {
+        slot = index_add(ix, hash);
+    }
+    slot->count++;
+}
+
+static void
+stage_sub(struct cls_index *ix, uint32_t hash)
+{
+    struct cls_slot *slot = stage_find(ix, hash);
+
+    ts_assert(slot);
+    if (!--slot->count) {
+        index_delete(ix, slot);
+    }
+}
+
+/* Main index: the slot holding the chain for key 'f', or NULL. */
+static inline struct cls_slot *
+subtable_find_slot(const struct cls_subtable *st, const uint64_t *f,
                    uint32_t hash)
 {
-    struct cls_slot *slot = subtable_find_slot(st, flow, hash);
+    const struct cls_index *ix = &st->index;
 
-    return slot ? slot->head : NULL;
-}
-
-static void
-slots_put(struct cls_slot *slots, size_t mask, uint32_t hash,
-          struct cls_rule *head)
-{
-    size_t i = hash & mask;
-
-    while (slots[i].head) {
-        i = (i + 1) & mask;
-    }
-    slots[i].hash = hash;
-    slots[i].head = head;
-}
-
-static void
-subtable_insert_head(struct cls_subtable *st, struct cls_rule *head,
-                     uint32_t hash)
-{
-    if ((st->n_heads + 1) * 2 > st->slot_mask + 1) {
-        size_t new_mask = st->slot_mask * 2 + 1;
-        struct cls_slot *slots = xcalloc(new_mask + 1, sizeof *slots);
-
-        for (size_t i = 0; i <= st->slot_mask; i++) {
-            if (st->slots[i].head) {
-                slots_put(slots, new_mask, st->slots[i].hash,
-                          st->slots[i].head);
-            }
+    for (size_t i = hash & ix->mask; ix->slots[i].count;
+         i = (i + 1) & ix->mask) {
+        if (ix->slots[i].hash == hash
+            && subtable_key_equal(st, index_entry(ix, i), f)) {
+            return &ix->slots[i];
         }
-        free(st->slots);
-        st->slots = slots;
-        st->slot_mask = new_mask;
     }
-    head->hmap_node.hash = hash;
-    slots_put(st->slots, st->slot_mask, hash, head);
-    st->n_heads++;
+    return NULL;
 }
 
-/* Deletes 'slot' with backward-shift, so probes never need tombstones. */
-static void
-subtable_remove_slot(struct cls_subtable *st, struct cls_slot *slot)
+/* Priority heap. */
+
+static struct cls_prio *
+prio_find(const struct cls_subtable *st, int priority)
 {
-    size_t mask = st->slot_mask;
-    size_t i = slot - st->slots, j = i;
+    struct cls_prio *p;
 
-    st->slots[i].head = NULL;
-    for (;;) {
-        size_t k;
+    HMAP_FOR_EACH_WITH_HASH (p, node, hash_int(priority, 0), &st->prios) {
+        if (p->priority == priority) {
+            return p;
+        }
+    }
+    return NULL;
+}
 
-        j = (j + 1) & mask;
-        if (!st->slots[j].head) {
+static void
+heap_set(struct cls_subtable *st, size_t pos, struct cls_prio *p)
+{
+    st->heap[pos] = p;
+    p->pos = pos;
+}
+
+static void
+heap_sift_up(struct cls_subtable *st, size_t pos)
+{
+    struct cls_prio *p = st->heap[pos];
+
+    while (pos > 0) {
+        size_t parent = (pos - 1) / 2;
+
+        if (st->heap[parent]->priority >= p->priority) {
             break;
         }
-        k = st->slots[j].hash & mask;
-        /* Move j back to i unless its home k lies cyclically in (i, j]. */
-        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) {
-            continue;
-        }
-        st->slots[i] = st->slots[j];
-        st->slots[j].head = NULL;
-        i = j;
+        heap_set(st, pos, st->heap[parent]);
+        pos = parent;
     }
-    st->n_heads--;
+    heap_set(st, pos, p);
+}
+
+static void
+heap_sift_down(struct cls_subtable *st, size_t pos)
+{
+    struct cls_prio *p = st->heap[pos];
+
+    for (;;) {
+        size_t child = 2 * pos + 1;
+
+        if (child >= st->n_heap) {
+            break;
+        }
+        if (child + 1 < st->n_heap
+            && st->heap[child + 1]->priority > st->heap[child]->priority) {
+            child++;
+        }
+        if (st->heap[child]->priority <= p->priority) {
+            break;
+        }
+        heap_set(st, pos, st->heap[child]);
+        pos = child;
+    }
+    heap_set(st, pos, p);
+}
+
+static void
+update_max_priority(struct cls_subtable *st)
+{
+    st->max_priority = st->n_heap ? st->heap[0]->priority : INT_MIN;
+}
+
+static void
+prio_add(struct cls_subtable *st, int priority)
+{
+    struct cls_prio *p = prio_find(st, priority);
+
+    if (p) {
+        p->count++;
+        return;
+    }
+    p = xmalloc(sizeof *p);
+    p->priority = priority;
+    p->count = 1;
+    hmap_insert(&st->prios, &p->node, hash_int(priority, 0));
+    if (st->n_heap == st->allocated_heap) {
+        st->allocated_heap = st->allocated_heap * 2 + 4;
+        st->heap = xrealloc(st->heap, st->allocated_heap * sizeof *st->heap);
+    }
+    heap_set(st, st->n_heap++, p);
+    heap_sift_up(st, p->pos);
+    update_max_priority(st);
+}
+
+static void
+prio_sub(struct cls_subtable *st, int priority)
+{
+    struct cls_prio *p = prio_find(st, priority);
+    struct cls_prio *last;
+
+    ts_assert(p);
+    if (--p->count) {
+        return;
+    }
+    last = st->heap[--st->n_heap];
+    if (last != p) {
+        heap_set(st, p->pos, last);
+        heap_sift_down(st, last->pos);
+        heap_sift_up(st, last->pos);
+    }
+    hmap_remove(&st->prios, &p->node);
+    free(p);
+    update_max_priority(st);
 }
 
 /* Subtable bookkeeping. */
@@ -159,8 +433,7 @@ find_subtable(const struct classifier *cls, const struct flow_wildcards *wc)
 {
     struct cls_subtable *st;
 
-    HMAP_FOR_EACH_WITH_HASH (st, node, flow_hash(&wc->masks, 0),
-                             &cls->subtables) {
+    HMAP_FOR_EACH_WITH_HASH (st, node, mask_hash(wc), &cls->subtables) {
         if (flow_equal(&st->mask.masks, &wc->masks)) {
             return st;
         }
@@ -168,20 +441,57 @@ find_subtable(const struct classifier *cls, const struct flow_wildcards *wc)
     return NULL;
 }
 
-/* Restores descending max_priority order (insertion sort: the array is
- * short and at most one element is out of place). */
 static void
-sort_subtables(struct classifier *cls)
+sorted_set(struct classifier *cls, size_t pos, struct cls_subtable *st)
 {
-    for (size_t i = 1; i < cls->n_sorted; i++) {
-        struct cls_subtable *st = cls->sorted[i];
-        size_t j = i;
+    cls->sorted[pos] = st;
+    st->sorted_pos = pos;
+}
 
-        while (j > 0 && cls->sorted[j - 1]->max_priority < st->max_priority) {
-            cls->sorted[j] = cls->sorted[j - 1];
-            j--;
+/* Moves 'st', whose max_priority changed, to its place in the sorted
+ * array (descending max_priority; among equals, a subtable that moves
+ * goes after the others, which keeps the order a pure function of the
+ * sequence of operations). */
+static void
+resort_subtable(struct classifier *cls, struct cls_subtable *st)
+{
+    size_t pos = st->sorted_pos;
+
+    while (pos > 0 && cls->sorted[pos - 1]->max_priority < st->max_priority) {
+        sorted_set(cls, pos, cls->sorted[pos - 1]);
+        pos--;
+    }
+    while (pos + 1 < cls->n_sorted
+           && cls->sorted[pos + 1]->max_priority >= st->max_priority) {
+        sorted_set(cls, pos, cls->sorted[pos + 1]);
+        pos++;
+    }
+    sorted_set(cls, pos, st);
+}
+
+static void
+init_stages(struct cls_subtable *st)
+{
+    unsigned int i = 0;
+
+    st->n_stages = 0;
+    for (unsigned int s = 0; s < CLS_MAX_STAGES; s++) {
+        unsigned int limit = s + 1 < CLS_MAX_STAGES ? stage_starts[s + 1]
+                                                     : FLOW_U64S;
+        unsigned int start = i;
+
+        while (i < st->n_idx && st->idx[i] < limit) {
+            i++;
         }
-        cls->sorted[j] = st;
+        if (i > start) {
+            st->stage_end[st->n_stages++] = i;
+        }
+    }
+    if (!st->n_stages) {
+        st->stage_end[st->n_stages++] = 0;   /* catch-all */
+    }
+    for (unsigned int s = 0; s + 1 < st->n_stages; s++) {
+        index_init(&st->stages[s], 0);
     }
 }
 
@@ -194,36 +504,51 @@ create_subtable(struct classifier *cls, const struct flow_wildcards *wc)
     st->mask = *wc;
     for (size_t i = 0; i < FLOW_U64S; i++) {
         if (m[i]) {
+            st->mask_words[st->n_idx] = m[i];
             st->idx[st->n_idx++] = i;
         }
     }
-    st->slot_mask = 7;
-    st->slots = xcalloc(st->slot_mask + 1, sizeof *st->slots);
+    init_stages(st);
+    index_init(&st->index, sizeof(struct cls_entry)
+                           + st->n_idx * sizeof(uint64_t));
+    hmap_init(&st->prios);
     st->max_priority = INT_MIN;
-    hmap_insert(&cls->subtables, &st->node, flow_hash(&wc->masks, 0));
+    hmap_insert(&cls->subtables, &st->node, mask_hash(wc));
     if (cls->n_sorted == cls->allocated_sorted) {
         cls->allocated_sorted = cls->allocated_sorted * 2 + 8;
         cls->sorted = xrealloc(cls->sorted, cls->allocated_sorted
                                             * sizeof *cls->sorted);
     }
-    cls->sorted[cls->n_sorted++] = st;
+    sorted_set(cls, cls->n_sorted++, st);
     return st;
+}
+
+static void
+free_subtable(struct cls_subtable *st)
+{
+    struct cls_prio *p;
+
+    HMAP_FOR_EACH_POP (p, node, &st->prios) {
+        free(p);
+    }
+    hmap_destroy(&st->prios);
+    free(st->heap);
+    for (unsigned int s = 0; s + 1 < st->n_stages; s++) {
+        index_release(&st->stages[s]);
+    }
+    index_release(&st->index);
+    free(st);
 }
 
 static void
 destroy_subtable(struct classifier *cls, struct cls_subtable *st)
 {
-    for (size_t i = 0; i < cls->n_sorted; i++) {
-        if (cls->sorted[i] == st) {
-            memmove(&cls->sorted[i], &cls->sorted[i + 1],
-                    (cls->n_sorted - i - 1) * sizeof *cls->sorted);
-            cls->n_sorted--;
-            break;
-        }
+    for (size_t i = st->sorted_pos + 1; i < cls->n_sorted; i++) {
+        sorted_set(cls, i - 1, cls->sorted[i]);
     }
+    cls->n_sorted--;
     hmap_remove(&cls->subtables, &st->node);
-    free(st->slots);
-    free(st);
+    free_subtable(st);
 }
 
 /* Rules. */
@@ -296,8 +621,7 @@ classifier_destroy(struct classifier *cls)
         return;
     }
     HMAP_FOR_EACH_POP (st, node, &cls->subtables) {
-        free(st->slots);
-        free(st);
+        free_subtable(st);
     }
     hmap_destroy(&cls->subtables);
     free(cls->sorted);
@@ -305,57 +629,52 @@ classifier_destroy(struct classifier *cls)
     cls->n_sorted = cls->allocated_sorted = 0;
 }
 
-static void
-update_max_priority(struct cls_subtable *st)
-{
-    st->max_priority = INT_MIN;
-    for (size_t i = 0; i <= st->slot_mask; i++) {
-        const struct cls_rule *head = st->slots[i].head;
-        if (head && head->priority > st->max_priority) {
-            st->max_priority = head->priority;
-        }
-    }
-}
-
 struct cls_rule *
 classifier_replace(struct classifier *cls, struct cls_rule *rule)
 {
     struct cls_subtable *st = find_subtable(cls, &rule->match.wc);
-    struct cls_rule *head, **prev, *old = NULL;
+    const uint64_t *key = flow_u64(&rule->match.flow);
+    uint32_t hashes[CLS_MAX_STAGES];
+    struct cls_rule *old = NULL;
+    struct cls_entry *e;
     struct cls_slot *slot;
-    uint32_t hash;
+    int old_max;
 
     ts_assert(!rule->subtable);
     if (!st) {
         st = create_subtable(cls, &rule->match.wc);
     }
-    hash = subtable_hash(st, &rule->match.flow);
-    slot = subtable_find_slot(st, &rule->match.flow, hash);
-    head = slot ? slot->head : NULL;
-
-    /* Find the position in the chain: before the first rule of lower or
-     * equal priority; an equal priority one is displaced. */
-    prev = &head;
-    while (*prev && (*prev)->priority > rule->priority) {
-        prev = &(*prev)->next;
-    }
-    if (*prev && (*prev)->priority == rule->priority) {
-        old = *prev;
-        rule->next = old->next;
-    } else {
-        rule->next = *prev;
-    }
-    if (prev == &head) {
-        /* 'rule' becomes the chain head. */
-        if (slot) {
-            slot->head = rule;
-            rule->hmap_node.hash = hash;
-        } else {
-            subtable_insert_head(st, rule, hash);
+    subtable_hashes(st, key, hashes);
+    slot = subtable_find_slot(st, key, hashes[st->n_stages - 1]);
+    if (!slot) {
+        slot = index_add(&st->index, hashes[st->n_stages - 1]);
+        slot->count = 1;
+        e = slot_entry(&st->index, slot);
+        e->head = rule;
+        for (unsigned int i = 0; i < st->n_idx; i++) {
+            e->key[i] = key[st->idx[i]];
         }
+        rule->next = NULL;
     } else {
+        /* Before the first rule of lower or equal priority; an equal
+         * priority one is displaced. */
+        struct cls_rule **prev;
+
+        e = slot_entry(&st->index, slot);
+        prev = &e->head;
+        while (*prev && (*prev)->priority > rule->priority) {
+            prev = &(*prev)->next;
+        }
+        if (*prev && (*prev)->priority == rule->priority) {
+            old = *prev;
+            rule->next = old->next;
+        } else {
+            rule->next = *prev;
+            slot->count++;
+        }
         *prev = rule;
     }
+    e->priority = e->head->priority;
     rule->subtable = st;
 
     if (old) {
@@ -363,16 +682,20 @@ classifier_replace(struct classifier *cls, struct cls_rule *rule)
         ts_list_remove(&old->list_node);
         old->subtable = NULL;
         old->next = NULL;
-    } else {
-        ts_list_push_back(&cls->rules, &rule->list_node);
-        cls->n_rules++;
-        st->n_rules++;
+        return old;
     }
-    if (rule->priority > st->max_priority) {
-        st->max_priority = rule->priority;
-        sort_subtables(cls);
+    ts_list_push_back(&cls->rules, &rule->list_node);
+    cls->n_rules++;
+    st->n_rules++;
+    for (unsigned int s = 0; s + 1 < st->n_stages; s++) {
+        stage_add(&st->stages[s], hashes[s]);
     }
-    return old;
+    old_max = st->max_priority;
+    prio_add(st, rule->priority);
+    if (st->max_priority != old_max) {
+        resort_subtable(cls, st);
+    }
+    return NULL;
 }
 
 void
@@ -387,30 +710,26 @@ void
 classifier_remove(struct classifier *cls, struct cls_rule *rule)
 {
     struct cls_subtable *st = rule->subtable;
-    struct cls_rule *head;
+    const uint64_t *key = flow_u64(&rule->match.flow);
+    uint32_t hashes[CLS_MAX_STAGES];
+    struct cls_rule **prev;
+    struct cls_entry *e;
     struct cls_slot *slot;
-    uint32_t hash;
+    int old_max;
 
     ts_assert(st);
-    hash = subtable_hash(st, &rule->match.flow);
-    slot = subtable_find_slot(st, &rule->match.flow, hash);
+    subtable_hashes(st, key, hashes);
+    slot = subtable_find_slot(st, key, hashes[st->n_stages - 1]);
     ts_assert(slot);
-    head = slot->head;
-    if (head == rule) {
-        if (rule->next) {
-            slot->head = rule->next;
-            rule->next->hmap_node.hash = hash;
-        } else {
-            subtable_remove_slot(st, slot);
-        }
+    e = slot_entry(&st->index, slot);
+    for (prev = &e->head; *prev != rule; prev = &(*prev)->next) {
+        ts_assert(*prev);
+    }
+    *prev = rule->next;
+    if (!--slot->count) {
+        index_delete(&st->index, slot);
     } else {
-        struct cls_rule **prev = &head->next;
-
-        while (*prev != rule) {
-            ts_assert(*prev);
-            prev = &(*prev)->next;
-        }
-        *prev = rule->next;
+        e->priority = e->head->priority;
     }
     ts_list_remove(&rule->list_node);
     rule->subtable = NULL;
@@ -418,96 +737,204 @@ classifier_remove(struct classifier *cls, struct cls_rule *rule)
     cls->n_rules--;
     if (!--st->n_rules) {
         destroy_subtable(cls, st);
-    } else if (rule->priority == st->max_priority) {
-        update_max_priority(st);
-        sort_subtables(cls);
+        return;
+    }
+    for (unsigned int s = 0; s + 1 < st->n_stages; s++) {
+        stage_sub(&st->stages[s], hashes[s]);
+    }
+    old_max = st->max_priority;
+    prio_sub(st, rule->priority);
+    if (st->max_priority != old_max) {
+        resort_subtable(cls, st);
     }
 }
 
-static void
-or_subtable_mask(const struct cls_subtable *st, struct flow_wildcards *wc)
-{
-    const uint64_t *m = flow_u64(&st->mask.masks);
-    uint64_t *w = flow_u64_rw(&wc->masks);
+/* Lookup. */
 
-    for (unsigned int i = 0; i < st->n_idx; i++) {
-        unsigned int idx = st->idx[i];
-        w[idx] |= m[idx];
+/* ORs the mask words idx[0..n) of 'st' into 'wc' (if non-NULL). */
+static inline void
+or_mask_words(const struct cls_subtable *st, unsigned int n,
+              struct flow_wildcards *wc)
+{
+    if (wc) {
+        uint64_t *w = flow_u64_rw(&wc->masks);
+
+        for (unsigned int i = 0; i < n; i++) {
+            w[st->idx[i]] |= st->mask_words[i];
+        }
     }
+}
+
+/* The entry of the chain matching 'f' in 'st', or NULL.  Stops at the
+ * first stage whose prefix no rule has, and un-wildcards only the stages
+ * it hashed: every flow agreeing with 'f' on them hashes alike and stops
+ * there too. */
+static inline const struct cls_entry *
+subtable_lookup(const struct cls_subtable *st, const uint64_t *f,
+                struct flow_wildcards *wc)
+{
+    const struct cls_slot *slot;
+    unsigned int i = 0, s = 0;
+    uint64_t acc = 0;
+    uint32_t hash;
+
+    for (;;) {
+        for (; i < st->stage_end[s]; i++) {
+            acc = cls_mix(acc, f[st->idx[i]] & st->mask_words[i]);
+        }
+        hash = cls_finish(acc);
+        if (++s == st->n_stages) {
+            break;
+        }
+        if (!stage_find(&st->stages[s - 1], hash)) {
+            or_mask_words(st, i, wc);
+            return NULL;
+        }
+    }
+    or_mask_words(st, st->n_idx, wc);
+    slot = subtable_find_slot(st, f, hash);
+    return slot ? slot_entry(&st->index, slot) : NULL;
 }
 
 const struct cls_rule *
 classifier_lookup(const struct classifier *cls, const struct flow *flow,
                   struct flow_wildcards *wc)
 {
-    const struct cls_rule *best = NULL;
+    const uint64_t *f = flow_u64(flow);
+    const struct cls_entry *best = NULL;
 
     for (size_t i = 0; i < cls->n_sorted; i++) {
         const struct cls_subtable *st = cls->sorted[i];
-        const struct cls_rule *head;
+        const struct cls_entry *e;
 
         /* Sorted by max_priority: nothing further can win.  Ties keep the
          * rule found first, so no bits of later subtables matter. */
         if (best && st->max_priority <= best->priority) {
             break;
         }
-        if (wc) {
-            or_subtable_mask(st, wc);
-        }
-        head = subtable_find_head(st, flow, subtable_hash(st, flow));
-        if (head && (!best || head->priority > best->priority)) {
-            best = head;
+        e = subtable_lookup(st, f, wc);
+        if (e && (!best || e->priority > best->priority)) {
+            best = e;
         }
     }
-    return best;
+    return best ? best->head : NULL;
 }
 
 const struct cls_rule *
 classifier_find_exactly(const struct classifier *cls,
                         const struct match *match, int priority)
 {
-    struct match m = *match;
+    uint32_t hashes[CLS_MAX_STAGES];
     const struct cls_subtable *st;
     const struct cls_rule *rule;
+    const struct cls_slot *slot;
+    struct match m = *match;
 
     match_zero_wildcarded_fields(&m);
     st = find_subtable(cls, &m.wc);
     if (!st) {
         return NULL;
     }
-    for (rule = subtable_find_head(st, &m.flow,
-                                   subtable_hash(st, &m.flow));
-         rule; rule = rule->next) {
-        if (rule->priority == priority) {
-            return rule;
+    subtable_hashes(st, flow_u64(&m.flow), hashes);
+    slot = subtable_find_slot(st, flow_u64(&m.flow),
+                              hashes[st->n_stages - 1]);
+    for (rule = slot ? slot_entry(&st->index, slot)->head : NULL; rule;
+         rule = rule->next) {
+        if (rule->priority <= priority) {
+            return rule->priority == priority ? rule : NULL;
         }
     }
     return NULL;
 }
 
-static bool
-matches_overlap(const struct match *a, const struct match *b)
-{
-    const uint64_t *af = flow_u64(&a->flow), *am = flow_u64(&a->wc.masks);
-    const uint64_t *bf = flow_u64(&b->flow), *bm = flow_u64(&b->wc.masks);
+/* Overlap checks. */
 
-    for (size_t i = 0; i < FLOW_U64S; i++) {
-        if ((af[i] ^ bf[i]) & am[i] & bm[i]) {
+/* True if some packet matches both 'rule' (in 'st') and 'target': they
+ * agree on every bit both match.  'rule' matches nothing outside the
+ * subtable's words. */
+static bool
+rule_overlaps(const struct cls_subtable *st, const struct cls_rule *rule,
+              const struct cls_rule *target)
+{
+    const uint64_t *rf = flow_u64(&rule->match.flow);
+    const uint64_t *tf = flow_u64(&target->match.flow);
+    const uint64_t *tm = flow_u64(&target->match.wc.masks);
+
+    for (unsigned int i = 0; i < st->n_idx; i++) {
+        unsigned int w = st->idx[i];
+
+        if ((rf[w] ^ tf[w]) & tm[w] & st->mask_words[i]) {
             return false;
         }
     }
     return true;
 }
 
+/* The rule of 'priority' in the chain at 'head', or NULL. */
+static const struct cls_rule *
+chain_find_priority(const struct cls_rule *head, int priority)
+{
+    for (; head && head->priority >= priority; head = head->next) {
+        if (head->priority == priority) {
+            return head;
+        }
+    }
+    return NULL;
+}
+
+static bool
+subtable_overlaps(const struct cls_subtable *st,
+                  const struct cls_rule *target)
+{
+    const uint64_t *tm = flow_u64(&target->match.wc.masks);
+    const struct cls_rule *r;
+    bool covers = true;
+
+    for (unsigned int i = 0; i < st->n_idx; i++) {
+        if (~tm[st->idx[i]] & st->mask_words[i]) {
+            covers = false;
+            break;
+        }
+    }
+    if (covers) {
+        /* Every rule here that overlaps 'target' has the key of 'target'
+         * masked by the subtable's mask: one chain to look at. */
+        const uint64_t *tf = flow_u64(&target->match.flow);
+        uint32_t hashes[CLS_MAX_STAGES];
+        const struct cls_slot *slot;
+
+        subtable_hashes(st, tf, hashes);
+        slot = subtable_find_slot(st, tf, hashes[st->n_stages - 1]);
+        r = (slot
+             ? chain_find_priority(slot_entry(&st->index, slot)->head,
+                                   target->priority)
+             : NULL);
+        return r && r != target;
+    }
+    for (size_t i = 0; i <= st->index.mask; i++) {
+        if (st->index.slots[i].count) {
+            r = chain_find_priority(index_entry(&st->index, i)->head,
+                                    target->priority);
+            if (r && r != target && rule_overlaps(st, r, target)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 bool
 classifier_rule_overlaps(const struct classifier *cls,
                          const struct cls_rule *target)
 {
-    const struct cls_rule *rule;
+    for (size_t i = 0; i < cls->n_sorted; i++) {
+        const struct cls_subtable *st = cls->sorted[i];
 
-    TS_LIST_FOR_EACH (rule, list_node, &cls->rules) {
-        if (rule != target && rule->priority == target->priority
-            && matches_overlap(&rule->match, &target->match)) {
+        if (st->max_priority < target->priority) {
+            break;
+        }
+        if (prio_find(st, target->priority)
+            && subtable_overlaps(st, target)) {
             return true;
         }
     }
@@ -548,6 +975,236 @@ cls_cursor_next(struct cls_cursor *c)
 
 /* Invariants. */
 
+static char *
+check_subtable_layout(const struct cls_subtable *st)
+{
+    const uint64_t *m = flow_u64(&st->mask.masks);
+    unsigned int n = 0;
+
+    for (size_t w = 0; w < FLOW_U64S; w++) {
+        if (m[w]) {
+            if (n >= st->n_idx || st->idx[n] != w
+                || st->mask_words[n] != m[w]) {
+                return xasprintf("subtable word list disagrees with mask");
+            }
+            n++;
+        }
+    }
+    if (n != st->n_idx || !st->n_stages || st->n_stages > CLS_MAX_STAGES
+        || st->stage_end[st->n_stages - 1] != st->n_idx) {
+        return xasprintf("subtable stages do not cover its words");
+    }
+    return NULL;
+}
+
+static char *
+check_index_shape(const struct cls_index *ix, const char *what)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i <= ix->mask; i++) {
+        if (ix->slots[i].count) {
+            /* Reachable from its home slot without crossing an empty. */
+            for (size_t j = ix->slots[i].hash & ix->mask; j != i;
+                 j = (j + 1) & ix->mask) {
+                if (!ix->slots[j].count) {
+                    return xasprintf("%s index slot unreachable", what);
+                }
+            }
+            n++;
+        } else if (ix->stride && index_entry(ix, i)->head) {
+            return xasprintf("%s index: empty slot with a head", what);
+        }
+    }
+    if (n != ix->n || n * 2 > ix->mask + 1) {
+        return xasprintf("%s index counts are wrong", what);
+    }
+    return NULL;
+}
+
+/* Recounts every stage index of 'st' from its rules. */
+static char *
+check_stages(const struct cls_subtable *st)
+{
+    for (unsigned int s = 0; s + 1 < st->n_stages; s++) {
+        const struct cls_index *ix = &st->stages[s];
+        uint32_t *counts = xcalloc(ix->mask + 1, sizeof *counts);
+        char *error = check_index_shape(ix, "stage");
+
+        for (size_t i = 0; !error && i <= st->index.mask; i++) {
+            const struct cls_rule *r;
+
+            for (r = index_entry(&st->index, i)->head; r && !error;
+                 r = r->next) {
+                uint32_t hashes[CLS_MAX_STAGES];
+                const struct cls_slot *slot;
+
+                subtable_hashes(st, flow_u64(&r->match.flow), hashes);
+                slot = stage_find(ix, hashes[s]);
+                if (!slot) {
+                    error = xasprintf("rule prefix missing from stage %u",
+                                      s);
+                } else {
+                    counts[slot - ix->slots]++;
+                }
+            }
+        }
+        for (size_t i = 0; !error && i <= ix->mask; i++) {
+            if (counts[i] != ix->slots[i].count) {
+                error = xasprintf("stage %u count %u, should be %u", s,
+                                  ix->slots[i].count, counts[i]);
+            }
+        }
+        free(counts);
+        if (error) {
+            return error;
+        }
+    }
+    return NULL;
+}
+
+/* Heap order, positions, and counts recounted from the rules. */
+static char *
+check_prios(const struct cls_subtable *st)
+{
+    uint32_t *counts = xcalloc(st->n_heap + 1, sizeof *counts);
+    char *error = NULL;
+
+    if (hmap_count(&st->prios) != st->n_heap) {
+        error = xasprintf("priority map and heap disagree");
+    }
+    for (size_t i = 0; !error && i < st->n_heap; i++) {
+        const struct cls_prio *p = st->heap[i];
+
+        if (p->pos != i || prio_find(st, p->priority) != p || !p->count) {
+            error = xasprintf("priority heap entry %zu is stale", i);
+        } else if (i && st->heap[(i - 1) / 2]->priority < p->priority) {
+            error = xasprintf("priority heap out of order");
+        }
+    }
+    for (size_t i = 0; !error && i <= st->index.mask; i++) {
+        for (const struct cls_rule *r = index_entry(&st->index, i)->head; r;
+             r = r->next) {
+            const struct cls_prio *p = prio_find(st, r->priority);
+
+            if (!p) {
+                error = xasprintf("rule priority %d not counted",
+                                  r->priority);
+                break;
+            }
+            counts[p->pos]++;
+        }
+    }
+    for (size_t i = 0; !error && i < st->n_heap; i++) {
+        if (counts[i] != st->heap[i]->count) {
+            error = xasprintf("priority %d counts %u rules, has %u",
+                              st->heap[i]->priority, st->heap[i]->count,
+                              counts[i]);
+        }
+    }
+    if (!error
+        && st->max_priority != (st->n_heap ? st->heap[0]->priority
+                                           : INT_MIN)) {
+        error = xasprintf("subtable max priority is stale");
+    }
+    free(counts);
+    return error;
+}
+
+static char *
+check_chains(const struct cls_subtable *st, size_t *countp)
+{
+    const struct cls_index *ix = &st->index;
+    size_t count = 0;
+    char *error = check_index_shape(ix, "main");
+
+    if (error) {
+        return error;
+    }
+    for (size_t s = 0; s <= ix->mask; s++) {
+        const struct cls_entry *e = index_entry(ix, s);
+        const struct cls_rule *head = e->head;
+        uint32_t hashes[CLS_MAX_STAGES];
+        size_t len = 0;
+
+        if (!ix->slots[s].count) {
+            continue;
+        }
+        if (!head || e->priority != head->priority) {
+            return xasprintf("index entry has a stale head priority");
+        }
+        for (unsigned int i = 0; i < st->n_idx; i++) {
+            if (e->key[i] != flow_u64(&head->match.flow)[st->idx[i]]) {
+                return xasprintf("index entry has a stale key");
+            }
+        }
+        subtable_hashes(st, flow_u64(&head->match.flow), hashes);
+        if (ix->slots[s].hash != hashes[st->n_stages - 1]) {
+            return xasprintf("chain head has a stale hash");
+        }
+        if (subtable_find_slot(st, flow_u64(&head->match.flow),
+                               ix->slots[s].hash) != &ix->slots[s]) {
+            return xasprintf("chain head not findable in index");
+        }
+        for (const struct cls_rule *r = head; r; r = r->next) {
+            if (r->subtable != st) {
+                return xasprintf("rule in wrong subtable");
+            }
+            if (r->next && r->next->priority >= r->priority) {
+                return xasprintf("chain not in descending priority");
+            }
+            if (!flow_equal(&r->match.wc.masks, &st->mask.masks)) {
+                return xasprintf("rule mask differs from subtable's");
+            }
+            if (r != head && !match_equal(&r->match, &head->match)) {
+                return xasprintf("chain holds different matches");
+            }
+            len++;
+        }
+        if (len != ix->slots[s].count) {
+            return xasprintf("chain length %zu, slot counts %u", len,
+                             ix->slots[s].count);
+        }
+        count += len;
+    }
+    *countp = count;
+    return NULL;
+}
+
+static char *
+check_subtable(const struct classifier *cls, size_t i)
+{
+    const struct cls_subtable *st = cls->sorted[i];
+    size_t count = 0;
+    char *error;
+
+    if (st->sorted_pos != i) {
+        return xasprintf("subtable %zu thinks it is at %zu", i,
+                         st->sorted_pos);
+    }
+    if (i && cls->sorted[i - 1]->max_priority < st->max_priority) {
+        return xasprintf("subtable %zu out of priority order", i);
+    }
+    if (find_subtable(cls, &st->mask) != st) {
+        return xasprintf("subtable %zu not findable by mask", i);
+    }
+    error = check_subtable_layout(st);
+    if (!error) {
+        error = check_chains(st, &count);
+    }
+    if (!error && (count != st->n_rules || !count)) {
+        error = xasprintf("subtable %zu holds %zu rules, counts %zu", i,
+                          count, st->n_rules);
+    }
+    if (!error) {
+        error = check_stages(st);
+    }
+    if (!error) {
+        error = check_prios(st);
+    }
+    return error;
+}
+
 char *
 classifier_check(const struct classifier *cls)
 {
@@ -555,58 +1212,12 @@ classifier_check(const struct classifier *cls)
     size_t n = 0, n_in_subtables = 0;
 
     for (size_t i = 0; i < cls->n_sorted; i++) {
-        const struct cls_subtable *st = cls->sorted[i];
-        int max = INT_MIN;
-        size_t count = 0, n_heads = 0;
+        char *error = check_subtable(cls, i);
 
-        if (i && cls->sorted[i - 1]->max_priority < st->max_priority) {
-            return xasprintf("subtable %zu out of priority order", i);
+        if (error) {
+            return error;
         }
-        if (find_subtable(cls, &st->mask) != st) {
-            return xasprintf("subtable %zu not findable by mask", i);
-        }
-        for (size_t s = 0; s <= st->slot_mask; s++) {
-            const struct cls_rule *head = st->slots[s].head;
-            if (!head) {
-                continue;
-            }
-            n_heads++;
-            if (subtable_find_slot(st, &head->match.flow,
-                                   st->slots[s].hash) != &st->slots[s]) {
-                return xasprintf("chain head not findable in index");
-            }
-            for (const struct cls_rule *r = head; r; r = r->next) {
-                if (r->subtable != st) {
-                    return xasprintf("rule in wrong subtable");
-                }
-                if (r->next && r->next->priority >= r->priority) {
-                    return xasprintf("chain not in descending priority");
-                }
-                if (!flow_equal(&r->match.wc.masks, &st->mask.masks)) {
-                    return xasprintf("rule mask differs from subtable's");
-                }
-                if (r != head && !match_equal(&r->match, &head->match)) {
-                    return xasprintf("chain holds different matches");
-                }
-                max = MAX(max, r->priority);
-                count++;
-            }
-            if (st->slots[s].hash != subtable_hash(st, &head->match.flow)) {
-                return xasprintf("chain head has a stale hash");
-            }
-        }
-        if (n_heads != st->n_heads || n_heads * 2 > st->slot_mask + 1) {
-            return xasprintf("subtable %zu index counts are wrong", i);
-        }
-        if (count != st->n_rules || !count) {
-            return xasprintf("subtable %zu holds %zu rules, counts %zu", i,
-                             count, st->n_rules);
-        }
-        if (max != st->max_priority) {
-            return xasprintf("subtable %zu max priority %d, should be %d",
-                             i, st->max_priority, max);
-        }
-        n_in_subtables += count;
+        n_in_subtables += cls->sorted[i]->n_rules;
     }
     if (cls->n_sorted != hmap_count(&cls->subtables)) {
         return xasprintf("sorted array and subtable map disagree");

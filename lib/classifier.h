@@ -5,26 +5,43 @@
  * Rules are grouped into subtables, one per distinct mask.  A subtable
  * keeps the indices of the 64-bit words of struct flow where its mask is
  * non-zero and hashes/compares only those words of (flow & mask).  Rules
- * with the same mask and masked key share one hash node: a chain sorted by
- * descending priority.  Subtables are kept sorted by the highest priority
- * they contain, so a lookup stops as soon as no remaining subtable can
- * beat the best rule found.
+ * with the same mask and masked key share one index slot: a chain sorted
+ * by descending priority.  Subtables are kept sorted by the highest
+ * priority they contain, so a lookup stops as soon as no remaining
+ * subtable can beat the best rule found.
  *
- * Megaflow contract: classifier_lookup() ORs into 'wc' the masks of every
- * subtable it examined (including those that missed but could have
- * produced a better rule), so every flow that agrees with the looked-up
- * flow on the bits of 'wc' gets the same result from the same classifier.
- * Ties between equal priorities resolve deterministically (by subtable
- * order, then by chain order), never randomly.
+ * Staged lookup: a subtable's words are split into stages (metadata and
+ * conntrack, L2, L3, L4; empty stages dropped).  For every stage but the
+ * last the subtable counts the rules per hash of the masked key up to
+ * that stage; a packet whose prefix hash is absent misses the subtable
+ * without looking at later stages.
+ *
+ * Megaflow contract: classifier_lookup() ORs into 'wc' the mask bits that
+ * decided the outcome of every subtable it examined (for a subtable left
+ * at stage N, the mask words of stages 0..N; for one searched to the end,
+ * its whole mask), so every flow that agrees with the looked-up flow on
+ * the bits of 'wc' gets the same result from the same classifier.  Ties
+ * between equal priorities resolve deterministically (by subtable order,
+ * then by chain order), never randomly.
+ *
+ * Cost: insert, replace and remove are O(1) amortised plus O(log P) for P
+ * distinct priorities in the rule's subtable (a max-heap keeps each
+ * subtable's highest priority), plus O(S) for S subtables when the
+ * subtable order changes or a subtable comes or goes.  find_exactly is
+ * O(1).  classifier_rule_overlaps() visits only subtables that hold a
+ * rule of the same priority, and hashes straight to the one candidate
+ * chain when the new rule's mask covers the subtable's.  Iteration with a
+ * target is a walk over all rules (loose matching has no index).
  *
  * Ownership: the caller owns each struct cls_rule (usually embedded in its
  * own rule) and keeps it alive while inserted.  The classifier owns only
- * its subtables.
+ * its subtables and their indexes.
  *
  * Threads: single writer.  Readers (datapath workers doing upcalls, the
  * control thread) are NOT safe against a concurrent writer: the caller
  * serializes them (ofproto holds a rwlock: readers share it, the writer
- * takes it exclusively).  Concurrent readers are fine.
+ * takes it exclusively).  Concurrent readers are fine: lookup writes
+ * nothing shared.
  */
 #ifndef TS_CLASSIFIER_H
 #define TS_CLASSIFIER_H 1
@@ -45,8 +62,7 @@ struct cls_rule {
 
     /* Private to the classifier. */
     struct cls_subtable *subtable; /* NULL when not inserted */
-    struct hmap_node hmap_node; /* in subtable, head of a chain only */
-    struct cls_rule *next;      /* same key, lower or equal priority */
+    struct cls_rule *next;      /* same key, lower priority */
     struct ts_list list_node;   /* in classifier's list (iteration) */
 };
 

@@ -41,6 +41,16 @@ static const enum mf_field_id match_fields[] = {
     MFF_TP_SRC, MFF_TP_DST, MFF_TCP_FLAGS, MFF_ND_TARGET,
 };
 
+/* The wire uses enum mf_field_id and enum ofpact_type values as TLV types
+ * (docs/protocol.md lists them), and the daemon's store keeps encoded
+ * flow-mods: renumbering either enum is a protocol and store change.
+ * New values may be appended. */
+BUILD_ASSERT(MFF_RECIRC_ID == 0 && MFF_XREG0 == 21 && MFF_CT_STATE == 29);
+BUILD_ASSERT(MFF_DL_SRC == 40 && MFF_NW_SRC == 48 && MFF_NW_TOS == 54);
+BUILD_ASSERT(MFF_TP_SRC == 64 && MFF_ND_TLL == 79 && MFF_N_IDS >= 80);
+BUILD_ASSERT(OFPACT_OUTPUT == 1 && OFPACT_SET_FIELD == 10);
+BUILD_ASSERT(OFPACT_DEC_TTL == 27 && OFPACT_NAT == 33);
+
 #define FLOW_MOD_FIXED_LEN 48
 #define FLOW_STATS_FIXED_LEN 64
 

@@ -27,6 +27,9 @@
  * Decoding untrusted bytes never crashes and never asserts: every length
  * is checked before it is read, and a bad message yields -TS_ERR_PROTO
  * (or -TS_ERR_VERSION, -TS_ERR_TOO_BIG) with a message saying where.
+ * Decoding checks syntax and ranges (lengths, known types and field ids,
+ * field widths, argument ranges of actions) but not meaning: the daemon
+ * still runs match_check_prereqs() and ofpacts_check() on what it gets.
  *
  * Threads: no shared state; use from any thread, one message per thread
  * at a time. */

@@ -415,9 +415,8 @@ make_parent_dir(const char *path)
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-            /* bind() will report the real problem. */
-        }
+        /* A failure here shows up as bind()'s error, which is reported. */
+        (void) mkdir(dir, 0755);
     }
     free(dir);
 }

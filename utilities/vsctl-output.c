@@ -72,7 +72,8 @@ json_port(struct json_writer *w, const struct ctl_port *p)
     json_kv_uint(w, "ofport", p->ofport);
     json_key(w, "options");
     json_begin_object(w);
-    SMAP_FOR_EACH (e, &p->options) {
+    for (size_t i = 0; i < p->options.n; i++) {
+        e = &p->options.entries[i];
         json_kv_string(w, e->key, e->value);
     }
     json_end_object(w);
@@ -448,14 +449,16 @@ vsctl_print_kv(const struct vsctl_ctx *ctx, const struct smap *kv,
         struct json_writer w;
         json_start(&w, &ds);
         json_begin_object(&w);
-        SMAP_FOR_EACH (e, kv) {
+        for (size_t i = 0; i < kv->n; i++) {
+            e = &kv->entries[i];
             json_kv_string(&w, e->key, e->value);
         }
         json_end_object(&w);
         json_finish(&w, &ds);
         return;
     }
-    SMAP_FOR_EACH (e, kv) {
+    for (size_t i = 0; i < kv->n; i++) {
+        e = &kv->entries[i];
         printf("%s: %s\n", e->key, e->value);
     }
 }

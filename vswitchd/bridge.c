@@ -228,7 +228,9 @@ bridge_list(const struct bridge_set *set, const struct bridge **out,
         all[i++] = br;
     }
     qsort(all, n, sizeof *all, cmp_bridge);
-    memcpy(out, all, MIN(n, max) * sizeof *out);
+    if (max) {
+        memcpy(out, all, MIN(n, max) * sizeof *out);
+    }
     free(all);
     return n;
 }
@@ -267,7 +269,9 @@ bridge_ports(const struct bridge *br, struct bridge_port_info *out,
         };
     }
     qsort(all, n, sizeof *all, cmp_port_info);
-    memcpy(out, all, MIN(n, max) * sizeof *out);
+    if (max) {
+        memcpy(out, all, MIN(n, max) * sizeof *out);
+    }
     free(all);
     return n;
 }

@@ -415,3 +415,244 @@ Test(classifier, overlap)
     classifier_remove(&cls, &a);
     classifier_destroy(&cls);
 }
+
+/* Naive overlap: same priority, and the two matches agree on every bit
+ * both of them match. */
+static bool
+naive_overlaps(const struct cls_rule *a, const struct cls_rule *b)
+{
+    const uint64_t *af = flow_u64(&a->match.flow);
+    const uint64_t *am = flow_u64(&a->match.wc.masks);
+    const uint64_t *bf = flow_u64(&b->match.flow);
+    const uint64_t *bm = flow_u64(&b->match.wc.masks);
+
+    if (a->priority != b->priority) {
+        return false;
+    }
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        if ((af[i] ^ bf[i]) & am[i] & bm[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+run_overlap(uint32_t seed, size_t n_rules, int n_priorities,
+            size_t *n_true, size_t *n_false)
+{
+    struct test_rule *rules = xcalloc(n_rules, sizeof *rules);
+    struct classifier cls;
+
+    rng_state = seed;
+    classifier_init(&cls);
+    for (size_t i = 0; i < n_rules; i++) {
+        struct match m;
+
+        /* Skip the catch-all mask, which would overlap everything. */
+        random_match(&m, mask_pool[1 + rnd() % (ARRAY_SIZE(mask_pool) - 1)]);
+        cls_rule_init(&rules[i].cr, &m, rnd() % n_priorities);
+        if (!classifier_find_exactly(&cls, &rules[i].cr.match,
+                                     rules[i].cr.priority)) {
+            classifier_insert(&cls, &rules[i].cr);
+            rules[i].inserted = true;
+        }
+    }
+    for (int t = 0; t < 400; t++) {
+        struct cls_rule probe;
+        struct match m;
+        bool expected = false;
+
+        random_match(&m, mask_pool[rnd() % ARRAY_SIZE(mask_pool)]);
+        cls_rule_init(&probe, &m, rnd() % (n_priorities + 1));
+        for (size_t i = 0; i < n_rules; i++) {
+            if (rules[i].inserted && naive_overlaps(&rules[i].cr, &probe)) {
+                expected = true;
+            }
+        }
+        cr_assert_eq(classifier_rule_overlaps(&cls, &probe), expected,
+                     "overlap check disagrees with the reference "
+                     "(probe %d)", t);
+        *(expected ? n_true : n_false) += 1;
+    }
+    /* An inserted rule does not overlap itself. */
+    for (size_t i = 0; i < n_rules; i++) {
+        if (rules[i].inserted) {
+            bool expected = false;
+
+            for (size_t j = 0; j < n_rules; j++) {
+                if (j != i && rules[j].inserted
+                    && naive_overlaps(&rules[j].cr, &rules[i].cr)) {
+                    expected = true;
+                }
+            }
+            cr_assert_eq(classifier_rule_overlaps(&cls, &rules[i].cr),
+                         expected);
+            *(expected ? n_true : n_false) += 1;
+        }
+    }
+    for (size_t i = 0; i < n_rules; i++) {
+        if (rules[i].inserted) {
+            classifier_remove(&cls, &rules[i].cr);
+        }
+    }
+    classifier_destroy(&cls);
+    free(rules);
+}
+
+Test(classifier, overlap_random)
+{
+    size_t n_true = 0, n_false = 0;
+
+    run_overlap(4242, 200, 4, &n_true, &n_false);
+    for (uint32_t seed = 1; seed <= 10; seed++) {
+        run_overlap(seed * 7919, 10 + seed * 4, 2 + seed % 5, &n_true,
+                    &n_false);
+    }
+    /* Both outcomes must be well represented for the test to mean
+     * anything. */
+    cr_assert_gt(n_true, 500);
+    cr_assert_gt(n_false, 500);
+}
+
+Test(classifier, find_exactly_random)
+{
+    struct test_rule rules[300];
+    struct classifier cls;
+
+    rng_state = 31337;
+    classifier_init(&cls);
+    memset(rules, 0, sizeof rules);
+    for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+        struct match m;
+
+        random_match(&m, mask_pool[rnd() % ARRAY_SIZE(mask_pool)]);
+        cls_rule_init(&rules[i].cr, &m, rnd() % 6);
+        if (!classifier_find_exactly(&cls, &rules[i].cr.match,
+                                     rules[i].cr.priority)) {
+            classifier_insert(&cls, &rules[i].cr);
+            rules[i].inserted = true;
+        }
+    }
+    for (int t = 0; t < 1000; t++) {
+        const struct cls_rule *expected = NULL;
+        struct match m;
+        int priority = rnd() % 7;
+
+        random_match(&m, mask_pool[rnd() % ARRAY_SIZE(mask_pool)]);
+        /* Un-normalized input must be accepted: add noise off-mask. */
+        m.flow.tp_src ^= (uint16_t) rnd();
+        for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+            struct match n = m;
+
+            match_zero_wildcarded_fields(&n);
+            if (rules[i].inserted && rules[i].cr.priority == priority
+                && match_equal(&rules[i].cr.match, &n)) {
+                expected = &rules[i].cr;
+            }
+        }
+        cr_assert(classifier_find_exactly(&cls, &m, priority) == expected);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+        if (rules[i].inserted) {
+            classifier_remove(&cls, &rules[i].cr);
+        }
+    }
+    classifier_destroy(&cls);
+}
+
+/* Staged lookup: a packet that misses a subtable in an early stage (here
+ * in_port, a metadata field) must not un-wildcard the later stages'
+ * fields; a packet that gets to the last stage un-wildcards them all. */
+Test(classifier, staged_wildcards)
+{
+    struct classifier cls;
+    struct flow_wildcards wc;
+    struct cls_rule r;
+    struct match m;
+    struct flow f;
+
+    classifier_init(&cls);
+    match_init_catchall(&m);
+    match_set_in_port(&m, 1);
+    match_set_dl_type(&m, htons(ETH_TYPE_IP));
+    match_set_nw_proto(&m, 6);
+    match_set_tp_dst_masked(&m, htons(80), UINT16_MAX);
+    cls_rule_init(&r, &m, 100);
+    classifier_insert(&cls, &r);
+
+    memset(&f, 0, sizeof f);
+    f.in_port = 2;
+    f.dl_type = htons(ETH_TYPE_IP);
+    f.nw_proto = 6;
+    f.tp_dst = htons(80);
+    flow_wildcards_init_catchall(&wc);
+    cr_assert_null(classifier_lookup(&cls, &f, &wc));
+    cr_assert_eq(wc.masks.in_port, UINT32_MAX);
+    cr_assert_eq(wc.masks.dl_type, 0);
+    cr_assert_eq(wc.masks.nw_proto, 0);
+    cr_assert_eq(wc.masks.tp_dst, 0);
+
+    /* Right port, wrong L3: L4 stays wildcarded. */
+    f.in_port = 1;
+    f.nw_proto = 17;
+    flow_wildcards_init_catchall(&wc);
+    cr_assert_null(classifier_lookup(&cls, &f, &wc));
+    cr_assert_eq(wc.masks.in_port, UINT32_MAX);
+    cr_assert_eq(wc.masks.dl_type, UINT16_MAX);
+    cr_assert_eq(wc.masks.nw_proto, UINT8_MAX);
+    cr_assert_eq(wc.masks.tp_dst, 0);
+
+    f.nw_proto = 6;
+    flow_wildcards_init_catchall(&wc);
+    cr_assert(classifier_lookup(&cls, &f, &wc) == &r);
+    cr_assert_eq(wc.masks.tp_dst, UINT16_MAX);
+    cr_assert_eq(wc.masks.nw_proto, UINT8_MAX);
+
+    classifier_remove(&cls, &r);
+    classifier_destroy(&cls);
+}
+
+/* Many rules whose subtable maxima move on every removal (descending
+ * priorities removed highest first), and shared priorities: the
+ * structures behind O(1) removal stay consistent and lookups stay right. */
+Test(classifier, bulk_descending_removal)
+{
+    enum { N = 6000 };
+    struct test_rule *rules = xcalloc(N, sizeof *rules);
+    struct classifier cls;
+
+    rng_state = 2024;
+    classifier_init(&cls);
+    for (size_t i = 0; i < N; i++) {
+        struct match m;
+
+        random_match(&m, mask_pool[i % ARRAY_SIZE(mask_pool)]);
+        match_set_reg(&m, 1, i);   /* distinct keys */
+        cls_rule_init(&rules[i].cr, &m, N - i / 3);
+        classifier_insert(&cls, &rules[i].cr);
+        rules[i].inserted = true;
+    }
+    check_invariants(&cls);
+    for (size_t i = 0; i < N; i++) {
+        classifier_remove(&cls, &rules[i].cr);
+        rules[i].inserted = false;
+        if (i % 1500 == 0) {
+            check_invariants(&cls);
+            for (int k = 0; k < 20; k++) {
+                const struct cls_rule *r;
+                struct flow f;
+
+                random_flow(&f);
+                f.regs[1] = rnd() % N;
+                r = classifier_lookup(&cls, &f, NULL);
+                cr_assert_eq(r ? r->priority : -1,
+                             naive_priority(rules, N, &f));
+            }
+        }
+    }
+    check_invariants(&cls);
+    cr_assert(classifier_is_empty(&cls));
+    classifier_destroy(&cls);
+    free(rules);
+}
