@@ -96,4 +96,15 @@ bool ctl_get_flow_stats(struct ctl_dec *, struct ofp_flow_stats **);
 void ctl_flow_mod_free(struct ofp_flow_mod *);
 void ctl_flow_stats_free(struct ofp_flow_stats *);
 
+/* ctl-proto-group.c: group-mods (GROUP_MOD and DUMP_GROUPS entries). */
+struct ofp_group_mod;
+struct ctl_group_entry;
+bool ctl_put_group_mod(struct ctl_enc *, const struct ofp_group_mod *);
+/* '*gmp' is malloc'ed on success (and NULL on failure). */
+bool ctl_get_group_mod(struct ctl_dec *, struct ofp_group_mod **gmp);
+void ctl_group_mod_free(struct ofp_group_mod *);
+bool ctl_put_group_entry(struct ctl_enc *, const struct ctl_group_entry *);
+bool ctl_get_group_entry(struct ctl_dec *, struct ctl_group_entry *);
+void ctl_group_entry_release(struct ctl_group_entry *);
+
 #endif /* ctl-proto-private.h */

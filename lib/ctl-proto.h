@@ -46,6 +46,8 @@
  * lib/ofpact.h (an action list). */
 struct ofp_flow_mod;
 struct ofp_flow_stats;
+struct ofp_group_mod;
+struct ofp_bucket_stats;
 struct ofpact;
 
 #define CTL_VERSION 1           /* the only version spoken so far */
@@ -68,6 +70,7 @@ enum ctl_type {
     CTL_OK = 6,                 /* no body: generic success reply */
     CTL_MULTIPART_REQUEST = 7,  /* struct ctl_mp_request */
     CTL_MULTIPART_REPLY = 8,    /* struct ctl_mp_reply */
+    CTL_SET_CONN_FLAGS = 9,     /* u32 conn_flags (CTL_CONN_*); reply OK */
 
     /* Configuration (reply: CTL_OK or CTL_ERROR). */
     CTL_ADD_BR = 16,            /* struct ctl_br_request */
@@ -81,9 +84,13 @@ enum ctl_type {
     CTL_BUNDLE_ADD = 34,        /* struct ctl_bundle (with flow_mod) */
     CTL_BUNDLE_COMMIT = 35,     /* struct ctl_bundle */
     CTL_BUNDLE_DISCARD = 36,    /* struct ctl_bundle */
+    CTL_GROUP_MOD = 37,         /* struct ctl_group_mod */
 
     /* Packets (reply: CTL_OK or CTL_ERROR). */
     CTL_PACKET_OUT = 48,        /* struct ctl_packet_out */
+    CTL_PACKET_IN = 49,         /* struct ctl_packet_in: asynchronous,
+                                 * daemon to a subscribed client, xid 0 */
+    CTL_MONITOR = 50,           /* struct ctl_monitor: subscribe; OK */
 
     /* Daemon. */
     CTL_LOG_LEVEL_REQUEST = 64, /* struct ctl_log_level_request */
@@ -100,6 +107,10 @@ enum ctl_mp_type {
     CTL_MP_SHOW = 18,           /* req: none;      reply: ctl_show_bridge */
     CTL_MP_DUMP_FLOWS = 32,     /* req: ctl_dump_flows_request;
                                  * reply: struct ofp_flow_stats */
+    CTL_MP_AGGREGATE = 33,      /* req: ctl_dump_flows_request;
+                                 * reply: one struct ctl_aggregate */
+    CTL_MP_DUMP_GROUPS = 34,    /* req: bridge, group_id (OFPG_ALL: all);
+                                 * reply: struct ctl_group_entry */
     CTL_MP_DUMP_PORTS = 48,     /* req: bridge, port; reply: port stats */
     CTL_MP_DUMP_DP_FLOWS = 49,  /* req: bridge;    reply: ctl_dp_flow */
     CTL_MP_TRACE = 50,          /* req: ctl_trace_request; reply: text */
@@ -130,6 +141,20 @@ enum {
 enum {
     CTL_BF_ATOMIC = 1 << 0,     /* all or nothing (always honoured) */
     CTL_BF_ORDERED = 1 << 1,    /* apply in the order added */
+};
+
+/* Connection flags (CTL_SET_CONN_FLAGS). */
+enum {
+    /* Once a FLOW_MOD or GROUP_MOD fails, every later FLOW_MOD, GROUP_MOD
+     * and BUNDLE_* request on the connection is refused (ERROR type
+     * FAILED, code ECANCELED) until a BARRIER_REQUEST, which clears the
+     * state: a pipelining client then stops at its first error. */
+    CTL_CONN_STOP_ON_ERROR = 1 << 0,
+};
+
+/* Monitor flags (CTL_MONITOR); 0 unsubscribes. */
+enum {
+    CTL_MON_PACKET_IN = 1 << 0, /* send CTL_PACKET_IN for the bridge */
 };
 
 /* Dump-flows flags. */
@@ -198,6 +223,29 @@ struct ctl_packet_out {
     size_t ofpacts_len;
 };
 
+struct ctl_group_mod {
+    char *bridge;               /* owned */
+    struct ofp_group_mod *gm;   /* owned: malloc'ed; ctl_msg_release()
+                                 * releases and frees it */
+};
+
+/* A packet sent to the controller (OpenFlow's packet-in). */
+struct ctl_packet_in {
+    char *bridge;               /* owned */
+    uint8_t reason;             /* OFPR_*: 0 no match, 1 action, ... */
+    uint8_t table_id;
+    uint32_t in_port;
+    uint64_t cookie;            /* of the rule that sent it */
+    uint32_t total_len;         /* length of the whole packet */
+    void *packet;               /* owned: the first 'packet_len' bytes */
+    size_t packet_len;
+};
+
+struct ctl_monitor {
+    char *bridge;               /* owned */
+    uint32_t flags;             /* CTL_MON_*; 0: stop */
+};
+
 struct ctl_log_level_request {
     char *spec;                 /* owned; "" to only read the levels, else
                                  * "MODULE:LEVEL", "MODULE" or "LEVEL" as
@@ -227,7 +275,8 @@ struct ctl_mp_request {
     char *bridge;               /* owned; all kinds but LIST_BR and SHOW */
     union {
         uint32_t port;          /* DUMP_PORTS: number or CTL_PORT_ALL */
-        struct ctl_dump_flows_request dump_flows;
+        uint32_t group_id;      /* DUMP_GROUPS: id or OFPG_ALL */
+        struct ctl_dump_flows_request dump_flows; /* and AGGREGATE */
         struct ctl_trace_request trace;
     };
 };
@@ -264,6 +313,21 @@ struct ctl_dp_flow {
     uint16_t tcp_flags;         /* host order */
 };
 
+struct ctl_aggregate {
+    uint64_t packet_count;
+    uint64_t byte_count;
+    uint32_t flow_count;
+};
+
+/* One group of a DUMP_GROUPS reply: its description and statistics. */
+struct ctl_group_entry {
+    struct ofp_group_mod *desc; /* owned (malloc'ed); command is ADD */
+    uint32_t ref_count;
+    uint64_t packet_count, byte_count;
+    int64_t duration_msec;
+    struct ofp_bucket_stats *bucket_stats; /* owned; desc->n_buckets */
+};
+
 struct ctl_mp_reply {
     uint16_t mp_type;           /* enum ctl_mp_type */
     uint16_t flags;             /* CTL_MPF_* */
@@ -280,6 +344,8 @@ struct ctl_mp_reply {
         struct ofp_flow_stats **flows;
         struct ctl_port_stats *port_stats; /* DUMP_PORTS */
         struct ctl_dp_flow *dp_flows;   /* DUMP_DP_FLOWS */
+        struct ctl_aggregate *aggregates; /* AGGREGATE (n is 1) */
+        struct ctl_group_entry *groups; /* DUMP_GROUPS */
         char *text;                     /* TRACE: owned; 'n' = strlen */
     };
 };
@@ -298,6 +364,10 @@ struct ctl_msg {
         struct ctl_flow_mod flow_mod;
         struct ctl_bundle bundle;
         struct ctl_packet_out packet_out;
+        struct ctl_group_mod group_mod;
+        struct ctl_packet_in packet_in;
+        struct ctl_monitor monitor;
+        uint32_t conn_flags;    /* SET_CONN_FLAGS */
         struct ctl_log_level_request log_level;
         struct smap kv;         /* LOG_LEVEL_REPLY, STATUS_REPLY */
         struct ctl_mp_request mp_request;
@@ -348,6 +418,14 @@ void ctl_mp_reply_add_dp_flow(struct ctl_msg *, const char *match,
                               uint64_t n_bytes, int64_t used_msec,
                               uint16_t tcp_flags);
 void ctl_mp_reply_add_text(struct ctl_msg *, const char *text);
+void ctl_mp_reply_add_aggregate(struct ctl_msg *,
+                                const struct ctl_aggregate *);
+/* Copies 'desc' (deep) and the 'desc->n_buckets' bucket counters. */
+void ctl_mp_reply_add_group(struct ctl_msg *,
+                            const struct ofp_group_mod *desc,
+                            uint32_t ref_count, uint64_t packet_count,
+                            uint64_t byte_count, int64_t duration_msec,
+                            const struct ofp_bucket_stats *bucket_stats);
 /* Moves every entry of 'part' (a decoded reply of the same mp_type) to
  * the end of 'total', merging SHOW continuations, and takes part's flags.
  * 'part' is left empty.  Returns 0 or -TS_ERR_PROTO on an mp_type

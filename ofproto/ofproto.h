@@ -55,6 +55,8 @@ struct match;
 struct ofpacts;
 struct ofp_flow_mod;
 struct ofp_flow_stats;
+struct ofp_group_mod;
+struct ofp_group_stats;
 
 struct ofproto;
 
@@ -153,6 +155,36 @@ size_t ofproto_dump_flows_filtered(struct ofproto *,
 /* Number of rules in 'table_id' (0xff: all tables). */
 size_t ofproto_flow_count(const struct ofproto *, uint8_t table_id);
 
+/* ---- Groups ------------------------------------------------------------ */
+
+/* Applies one group-mod (see lib/ofp-group.h) with OpenFlow semantics:
+ *   - ADD: fails with -EEXIST ("group 1 already exists") if present.
+ *   - MODIFY: replaces type and buckets; -ENOENT if absent.
+ *   - ADD_OR_MOD: either.
+ *   - DELETE: removes the group (group_id OFPG_ALL: every group); not an
+ *     error if absent.  Rules that name a deleted group stay, and their
+ *     group action then drops (OVS 3.1 behaviour with OpenFlow 1.0/NXM
+ *     tables).
+ * Buckets' actions are checked (a bucket may not name its own group,
+ * limits: OFPG_MAX_BUCKETS buckets; group_id <= OFPG_MAX).  The megaflow
+ * cache is revalidated before this returns.  Returns 0 or a negative error
+ * with a malloc'ed message in '*errp' (may be NULL). */
+int ofproto_group_mod(struct ofproto *, const struct ofp_group_mod *,
+                      char **errp);
+
+/* Called once per group, by ascending group id.  'desc' (command field
+ * meaningless) and 'stats' are borrowed for the call; the callback must
+ * not call back into this ofproto.  Statistics are collected from the
+ * dpif first.  Packets are counted per group and per bucket when the
+ * packet's megaflow went through the group. */
+typedef void ofproto_group_cb(void *aux, const struct ofp_group_mod *desc,
+                              const struct ofp_group_stats *stats);
+/* Dumps every group ('group_id' OFPG_ALL) or just that one.  Returns the
+ * number of groups reported. */
+size_t ofproto_dump_groups(struct ofproto *, uint32_t group_id,
+                           ofproto_group_cb *, void *aux);
+size_t ofproto_group_count(const struct ofproto *);
+
 /* ---- Periodic work ------------------------------------------------------ */
 
 /* Called from the main loop: collects megaflow statistics into rule
@@ -220,9 +252,15 @@ int ofproto_packet_out(struct ofproto *, uint32_t in_port,
  * the flow, each table visited with the rule matched (or "no match") and
  * its actions, then "Final flow", "Megaflow" (the wildcard mask xlate
  * computed) and "Datapath actions".  Read-only: learns no MAC address and
- * changes no counter.  "Final flow" is always "unchanged" until actions
- * that modify fields exist.  Returns 0. */
+ * changes no counter.  "Final flow" is "unchanged" unless actions modified
+ * fields.  Returns 0, or a negative error if the translation failed (the
+ * report then says why, e.g. resubmit depth exceeded). */
 int ofproto_trace(struct ofproto *, const struct flow *, struct ds *out);
+/* Same for the 'len'-byte frame 'packet' received on 'in_port': the flow
+ * is extracted from the bytes (flow_extract).  Returns -EINVAL for an
+ * empty frame. */
+int ofproto_trace_packet(struct ofproto *, uint32_t in_port,
+                         const void *packet, size_t len, struct ds *out);
 
 /* Appends the MAC learning table as ovs-appctl fdb/show does:
  *  " port  VLAN  MAC                Age"

@@ -218,7 +218,10 @@ dump_continue(struct ctl_client *c)
         ctl_msg_init_mp_reply(&m, d->xid, d->mp_type);
         for (; d->next < end; d->next++) {
             if (d->flows) {
+                /* The reply keeps its own copy. */
                 ctl_mp_reply_add_flow(&m, d->flows[d->next]);
+                free((void *) d->flows[d->next]->ofpacts);
+                free(d->flows[d->next]);
             } else {
                 struct ctl_dp_flow *f = &d->dp_flows[d->next];
                 ctl_mp_reply_add_dp_flow(&m, f->match, f->actions,
