@@ -10,6 +10,7 @@
 
 #include "ctl-proto-private.h"
 #include "errors.h"
+#include "ofp-group.h"
 #include "util.h"
 
 static bool
@@ -36,6 +37,7 @@ ctl_type_name(int type)
     case CTL_OK: return "OK";
     case CTL_MULTIPART_REQUEST: return "MULTIPART_REQUEST";
     case CTL_MULTIPART_REPLY: return "MULTIPART_REPLY";
+    case CTL_SET_CONN_FLAGS: return "SET_CONN_FLAGS";
     case CTL_ADD_BR: return "ADD_BR";
     case CTL_DEL_BR: return "DEL_BR";
     case CTL_ADD_PORT: return "ADD_PORT";
@@ -45,7 +47,10 @@ ctl_type_name(int type)
     case CTL_BUNDLE_ADD: return "BUNDLE_ADD";
     case CTL_BUNDLE_COMMIT: return "BUNDLE_COMMIT";
     case CTL_BUNDLE_DISCARD: return "BUNDLE_DISCARD";
+    case CTL_GROUP_MOD: return "GROUP_MOD";
     case CTL_PACKET_OUT: return "PACKET_OUT";
+    case CTL_PACKET_IN: return "PACKET_IN";
+    case CTL_MONITOR: return "MONITOR";
     case CTL_LOG_LEVEL_REQUEST: return "LOG_LEVEL_REQUEST";
     case CTL_LOG_LEVEL_REPLY: return "LOG_LEVEL_REPLY";
     case CTL_STATUS_REQUEST: return "STATUS_REQUEST";
@@ -68,6 +73,8 @@ ctl_mp_type_name(int mp_type)
     case CTL_MP_LIST_PORTS: return "LIST_PORTS";
     case CTL_MP_SHOW: return "SHOW";
     case CTL_MP_DUMP_FLOWS: return "DUMP_FLOWS";
+    case CTL_MP_AGGREGATE: return "AGGREGATE";
+    case CTL_MP_DUMP_GROUPS: return "DUMP_GROUPS";
     case CTL_MP_DUMP_PORTS: return "DUMP_PORTS";
     case CTL_MP_DUMP_DP_FLOWS: return "DUMP_DP_FLOWS";
     case CTL_MP_TRACE: return "TRACE";
@@ -165,6 +172,15 @@ mp_reply_release(struct ctl_mp_reply *r)
     case CTL_MP_DUMP_PORTS:
         free(r->port_stats);
         break;
+    case CTL_MP_AGGREGATE:
+        free(r->aggregates);
+        break;
+    case CTL_MP_DUMP_GROUPS:
+        for (size_t i = 0; i < r->n; i++) {
+            ctl_group_entry_release(&r->groups[i]);
+        }
+        free(r->groups);
+        break;
     case CTL_MP_DUMP_DP_FLOWS:
         for (size_t i = 0; i < r->n; i++) {
             free(r->dp_flows[i].match);
@@ -186,6 +202,7 @@ mp_request_release(struct ctl_mp_request *r)
     free(r->bridge);
     switch (r->mp_type) {
     case CTL_MP_DUMP_FLOWS:
+    case CTL_MP_AGGREGATE:
         ctl_flow_mod_free(r->dump_flows.filter);
         break;
     case CTL_MP_TRACE:
@@ -237,6 +254,17 @@ ctl_msg_release(struct ctl_msg *msg)
         free(msg->packet_out.bridge);
         free(msg->packet_out.packet);
         free(msg->packet_out.ofpacts);
+        break;
+    case CTL_GROUP_MOD:
+        free(msg->group_mod.bridge);
+        ctl_group_mod_free(msg->group_mod.gm);
+        break;
+    case CTL_PACKET_IN:
+        free(msg->packet_in.bridge);
+        free(msg->packet_in.packet);
+        break;
+    case CTL_MONITOR:
+        free(msg->monitor.bridge);
         break;
     case CTL_LOG_LEVEL_REQUEST:
         free(msg->log_level.spec);
@@ -423,6 +451,39 @@ ctl_mp_reply_add_text(struct ctl_msg *msg, const char *text)
     r->n += len;
 }
 
+void
+ctl_mp_reply_add_aggregate(struct ctl_msg *msg, const struct ctl_aggregate *a)
+{
+    struct ctl_mp_reply *r = &msg->mp_reply;
+    struct ctl_aggregate *slot = mp_reply_grow(r, (void **) &r->aggregates,
+                                               sizeof *slot);
+    *slot = *a;
+}
+
+void
+ctl_mp_reply_add_group(struct ctl_msg *msg, const struct ofp_group_mod *desc,
+                       uint32_t ref_count, uint64_t packet_count,
+                       uint64_t byte_count, int64_t duration_msec,
+                       const struct ofp_bucket_stats *bucket_stats)
+{
+    struct ctl_mp_reply *r = &msg->mp_reply;
+    struct ctl_group_entry *g = mp_reply_grow(r, (void **) &r->groups,
+                                              sizeof *g);
+    size_t n = desc->n_buckets;
+
+    g->desc = xmalloc(sizeof *g->desc);
+    ofp_group_mod_clone(g->desc, desc);
+    g->desc->command = OFPGC_ADD;
+    g->ref_count = ref_count;
+    g->packet_count = packet_count;
+    g->byte_count = byte_count;
+    g->duration_msec = duration_msec;
+    g->bucket_stats = xcalloc(n ? n : 1, sizeof *g->bucket_stats);
+    if (n && bucket_stats) {
+        memcpy(g->bucket_stats, bucket_stats, n * sizeof *bucket_stats);
+    }
+}
+
 /* Appends 'n' entries of 'elem' bytes from '*srcp' to '*dstp' (which has
  * 'dst_n'), freeing the source array. */
 static void
@@ -490,6 +551,14 @@ ctl_mp_reply_append(struct ctl_msg *total_msg, struct ctl_msg *part_msg)
         move_entries((void **) &t->port_stats, t->n,
                      (void **) &p->port_stats, p->n, sizeof *t->port_stats);
         break;
+    case CTL_MP_AGGREGATE:
+        move_entries((void **) &t->aggregates, t->n,
+                     (void **) &p->aggregates, p->n, sizeof *t->aggregates);
+        break;
+    case CTL_MP_DUMP_GROUPS:
+        move_entries((void **) &t->groups, t->n, (void **) &p->groups, p->n,
+                     sizeof *t->groups);
+        break;
     case CTL_MP_DUMP_DP_FLOWS:
         move_entries((void **) &t->dp_flows, t->n, (void **) &p->dp_flows,
                      p->n, sizeof *t->dp_flows);
@@ -555,10 +624,15 @@ put_mp_request(struct ctl_enc *e, const struct ctl_mp_request *r)
         ctl_put_u32(e, r->port);
         return true;
     case CTL_MP_DUMP_FLOWS:
+    case CTL_MP_AGGREGATE:
         ctl_put_string(e, r->bridge);
         ctl_put_u32(e, r->dump_flows.flags);
         return r->dump_flows.filter
                && ctl_put_flow_mod(e, r->dump_flows.filter);
+    case CTL_MP_DUMP_GROUPS:
+        ctl_put_string(e, r->bridge);
+        ctl_put_u32(e, r->group_id);
+        return true;
     case CTL_MP_TRACE:
         ctl_put_string(e, r->bridge);
         if (r->trace.flow) {
@@ -612,6 +686,14 @@ put_mp_entry(struct ctl_enc *e, const struct ctl_mp_reply *r, size_t i)
     case CTL_MP_DUMP_PORTS:
         put_port_stats(e, &r->port_stats[i]);
         return true;
+    case CTL_MP_AGGREGATE:
+        ctl_put_u64(e, r->aggregates[i].packet_count);
+        ctl_put_u64(e, r->aggregates[i].byte_count);
+        ctl_put_u32(e, r->aggregates[i].flow_count);
+        ctl_put_u32(e, 0);
+        return true;
+    case CTL_MP_DUMP_GROUPS:
+        return ctl_put_group_entry(e, &r->groups[i]);
     case CTL_MP_DUMP_DP_FLOWS: {
         const struct ctl_dp_flow *f = &r->dp_flows[i];
         ctl_put_u64(e, f->n_packets);
@@ -694,6 +776,28 @@ put_body(struct ctl_enc *e, const struct ctl_msg *msg)
     case CTL_BARRIER_REPLY:
     case CTL_OK:
     case CTL_STATUS_REQUEST:
+        return true;
+    case CTL_SET_CONN_FLAGS:
+        ctl_put_u32(e, msg->conn_flags);
+        return true;
+    case CTL_GROUP_MOD:
+        ctl_put_string(e, msg->group_mod.bridge);
+        return msg->group_mod.gm && ctl_put_group_mod(e, msg->group_mod.gm);
+    case CTL_PACKET_IN: {
+        const struct ctl_packet_in *pi = &msg->packet_in;
+        ctl_put_string(e, pi->bridge);
+        ctl_put_u8(e, pi->reason);
+        ctl_put_u8(e, pi->table_id);
+        ctl_put_u16(e, 0);
+        ctl_put_u32(e, pi->in_port);
+        ctl_put_u64(e, pi->cookie);
+        ctl_put_u32(e, pi->total_len);
+        ctl_put_bytes(e, pi->packet, pi->packet_len);
+        return true;
+    }
+    case CTL_MONITOR:
+        ctl_put_u32(e, msg->monitor.flags);
+        ctl_put_string(e, msg->monitor.bridge);
         return true;
     case CTL_ADD_BR:
     case CTL_DEL_BR:
@@ -1034,6 +1138,8 @@ mp_entry_min_size(uint16_t mp_type)
     case CTL_MP_SHOW: return 6;
     case CTL_MP_DUMP_FLOWS: return 8;
     case CTL_MP_DUMP_PORTS: return 112;
+    case CTL_MP_AGGREGATE: return 24;
+    case CTL_MP_DUMP_GROUPS: return 56;
     case CTL_MP_DUMP_DP_FLOWS: return 30;
     default: return 1;
     }
@@ -1114,6 +1220,20 @@ get_mp_reply(struct ctl_dec *d, struct ctl_mp_reply *r)
             ok = get_port_stats(d, mp_reply_grow(r, (void **) &r->port_stats,
                                                  sizeof *r->port_stats));
             break;
+        case CTL_MP_AGGREGATE: {
+            struct ctl_aggregate *a = mp_reply_grow(
+                r, (void **) &r->aggregates, sizeof *a);
+            uint32_t pad;
+            ok = (ctl_get_u64(d, "aggregate packet_count", &a->packet_count)
+                  && ctl_get_u64(d, "aggregate byte_count", &a->byte_count)
+                  && ctl_get_u32(d, "aggregate flow_count", &a->flow_count)
+                  && ctl_get_u32(d, "aggregate padding", &pad));
+            break;
+        }
+        case CTL_MP_DUMP_GROUPS:
+            ok = ctl_get_group_entry(d, mp_reply_grow(r, (void **) &r->groups,
+                                                      sizeof *r->groups));
+            break;
         case CTL_MP_DUMP_DP_FLOWS:
             ok = get_dp_flow(d, mp_reply_grow(r, (void **) &r->dp_flows,
                                               sizeof *r->dp_flows));
@@ -1154,9 +1274,13 @@ get_mp_request(struct ctl_dec *d, struct ctl_mp_request *r)
         return (ctl_get_string(d, "bridge name", &r->bridge)
                 && ctl_get_u32(d, "port number", &r->port));
     case CTL_MP_DUMP_FLOWS:
+    case CTL_MP_AGGREGATE:
         return (ctl_get_string(d, "bridge name", &r->bridge)
                 && ctl_get_u32(d, "dump flags", &r->dump_flows.flags)
                 && ctl_get_flow_mod(d, &r->dump_flows.filter));
+    case CTL_MP_DUMP_GROUPS:
+        return (ctl_get_string(d, "bridge name", &r->bridge)
+                && ctl_get_u32(d, "group id", &r->group_id));
     case CTL_MP_TRACE:
         if (!ctl_get_string(d, "bridge name", &r->bridge)
             || !ctl_get_u8(d, "trace kind", &kind)) {
@@ -1234,6 +1358,40 @@ get_body(struct ctl_dec *d, struct ctl_msg *msg)
     case CTL_BARRIER_REPLY:
     case CTL_OK:
     case CTL_STATUS_REQUEST:
+        return true;
+    case CTL_SET_CONN_FLAGS:
+        if (!ctl_get_u32(d, "connection flags", &msg->conn_flags)) {
+            return false;
+        }
+        if (msg->conn_flags & ~(uint32_t) CTL_CONN_STOP_ON_ERROR) {
+            return ctl_dec_fail(d, "unknown connection flags 0x%"PRIx32,
+                                msg->conn_flags);
+        }
+        return true;
+    case CTL_GROUP_MOD:
+        return (ctl_get_string(d, "bridge name", &msg->group_mod.bridge)
+                && ctl_get_group_mod(d, &msg->group_mod.gm));
+    case CTL_PACKET_IN: {
+        struct ctl_packet_in *pi = &msg->packet_in;
+        uint16_t pad;
+        return (ctl_get_string(d, "bridge name", &pi->bridge)
+                && ctl_get_u8(d, "reason", &pi->reason)
+                && ctl_get_u8(d, "table id", &pi->table_id)
+                && ctl_get_u16(d, "padding", &pad)
+                && ctl_get_u32(d, "in_port", &pi->in_port)
+                && ctl_get_u64(d, "cookie", &pi->cookie)
+                && ctl_get_u32(d, "total length", &pi->total_len)
+                && get_rest(d, "packet", &pi->packet, &pi->packet_len));
+    }
+    case CTL_MONITOR:
+        if (!ctl_get_u32(d, "monitor flags", &msg->monitor.flags)
+            || !ctl_get_string(d, "bridge name", &msg->monitor.bridge)) {
+            return false;
+        }
+        if (msg->monitor.flags & ~(uint32_t) CTL_MON_PACKET_IN) {
+            return ctl_dec_fail(d, "unknown monitor flags 0x%"PRIx32,
+                                msg->monitor.flags);
+        }
         return true;
     case CTL_ADD_BR:
     case CTL_DEL_BR:

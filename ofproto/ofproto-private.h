@@ -25,6 +25,7 @@
 #include "classifier.h"
 #include "hmap.h"
 #include "ofp-flow.h"
+#include "ofp-group.h"
 #include "ofpact.h"
 #include "ofproto.h"
 #include "packets.h"
@@ -54,6 +55,20 @@ struct rule {
     int refcount;
 };
 
+/* A group.  Immutable once inserted: a group-mod that modifies a group
+ * replaces the object (under the write lock), so xlate may use 'desc'
+ * under the read lock.  Counters are atomic; references work like rules'
+ * (the group table holds one, each megaflow cookie one per use). */
+struct group {
+    struct hmap_node node;      /* in ofproto->groups, by hash_int(id) */
+    struct ofp_group_mod desc;  /* group_id, type, buckets (owned) */
+    long long created;          /* time_msec() of the add */
+    uint64_t n_packets;         /* atomic */
+    uint64_t n_bytes;
+    struct ofp_bucket_stats *bucket_stats;  /* n_buckets, atomic */
+    int refcount;
+};
+
 struct oftable {
     struct classifier cls;
 };
@@ -80,6 +95,7 @@ struct ofproto {
     pthread_rwlock_t rwlock;
     struct oftable *tables[OFPROTO_N_TABLES];   /* NULL until used */
     struct hmap ports;          /* struct ofport */
+    struct hmap groups;         /* struct group */
     uint32_t *flood_ports;      /* sorted port numbers */
     size_t n_flood_ports;
     uint64_t next_rule_seq;
@@ -112,6 +128,30 @@ struct ofproto {
 void ofproto_rule_ref(struct rule *);
 void ofproto_rule_unref(struct rule *);
 
+/* Main thread, no table lock held: revalidates the megaflow cache. */
+void ofproto_revalidate(struct ofproto *);
+/* Main thread: credits megaflow statistics to rules and groups. */
+void ofproto_collect_stats(struct ofproto *);
+/* Checks that xlate can run 'ofpacts' for a rule in 'table_id' (255: no
+ * table, e.g. packet-out); groups named must exist.  Main thread.
+ * Returns NULL or a malloc'ed error. */
+char *ofproto_check_ofpacts(const struct ofproto *, const struct ofpact *,
+                            size_t len, uint8_t table_id);
+/* True if the list (or a nested clone) has group:'group_id' (OFPG_ALL:
+ * any group). */
+bool ofproto_ofpacts_use_group(const struct ofpact *, size_t len,
+                               uint32_t group_id);
+/* Main thread, no lock held: removes every rule that uses group
+ * 'group_id' (OFPG_ALL: any), revalidates, and reports them to the
+ * flow-removed callback with OFPROTO_RR_GROUP_DELETE.  Returns the number
+ * removed. */
+size_t ofproto_remove_group_rules(struct ofproto *, uint32_t group_id);
+/* Number of rules that use group 'group_id' (read lock or main thread). */
+uint32_t ofproto_group_rule_count(const struct ofproto *, uint32_t group_id);
+/* Lifecycle of the group table (ofproto-group.c). */
+void ofproto_groups_init(struct ofproto *);
+void ofproto_groups_destroy(struct ofproto *);
+
 /* Table access for xlate (read lock held).  NULL if the table was never
  * used. */
 static inline const struct oftable *
@@ -119,6 +159,10 @@ ofproto_table(const struct ofproto *p, uint8_t table_id)
 {
     return table_id < OFPROTO_N_TABLES ? p->tables[table_id] : NULL;
 }
+void ofproto_group_ref(struct group *);
+void ofproto_group_unref(struct group *);
+/* Read lock held (or main thread).  NULL if no such group. */
+struct group *ofproto_group_find(const struct ofproto *, uint32_t group_id);
 const struct ofport *ofproto_port_find(const struct ofproto *,
                                        uint32_t port_no);
 

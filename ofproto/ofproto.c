@@ -37,8 +37,6 @@ TS_LOG_DEFINE(ofproto);
 #define OFPROTO_RUN_PERIOD_MS 1000
 #define ODP_STUB_BYTES 4096
 
-static void ofproto_revalidate(struct ofproto *);
-static void ofproto_collect_stats(struct ofproto *);
 
 /* ---- Small helpers ------------------------------------------------------ */
 
@@ -278,14 +276,68 @@ ofproto_port_by_name(const struct ofproto *p, const char *name)
 
 /* ---- Megaflow cookies, upcalls, statistics ------------------------------ */
 
+/* The rules (one reference each) are followed by 'n_groups' group uses
+ * (one group reference each). */
 struct mf_cookie {
     bool has_learn;
     struct eth_addr learn_mac;
     uint16_t learn_vlan;
     uint32_t learn_port;
     size_t n_rules;
-    struct rule *rules[];       /* one reference each */
+    size_t n_groups;
+    struct rule *rules[];
 };
+
+static struct xlate_group_use *
+mf_cookie_groups(const struct mf_cookie *c)
+{
+    return (struct xlate_group_use *) (void *) &c->rules[c->n_rules];
+}
+
+static struct mf_cookie *
+mf_cookie_create(const struct xlate_out *xo)
+{
+    struct mf_cookie *c;
+
+    /* The upcall path allocates only this cookie; if memory is short the
+     * packet still goes, uncached. */
+    c = malloc(sizeof *c + xo->n_rules * sizeof c->rules[0]
+               + xo->n_groups * sizeof xo->groups[0]);
+    if (!c) {
+        return NULL;
+    }
+    c->has_learn = xo->has_learn;
+    c->learn_mac = xo->learn_mac;
+    c->learn_vlan = xo->learn_vlan;
+    c->learn_port = xo->learn_port;
+    c->n_rules = xo->n_rules;
+    c->n_groups = xo->n_groups;
+    for (size_t i = 0; i < xo->n_rules; i++) {
+        c->rules[i] = xo->rules[i];
+        ofproto_rule_ref(xo->rules[i]);
+    }
+    for (size_t i = 0; i < xo->n_groups; i++) {
+        mf_cookie_groups(c)[i] = xo->groups[i];
+        ofproto_group_ref(xo->groups[i].group);
+    }
+    return c;
+}
+
+static void
+group_credit(const struct xlate_group_use *u, uint64_t n_packets,
+             uint64_t n_bytes)
+{
+    struct group *g = u->group;
+
+    if (u->first) {
+        atomic_add_u64(&g->n_packets, n_packets);
+        atomic_add_u64(&g->n_bytes, n_bytes);
+    }
+    if (u->bucket < g->desc.n_buckets) {
+        atomic_add_u64(&g->bucket_stats[u->bucket].packet_count, n_packets);
+        atomic_add_u64(&g->bucket_stats[u->bucket].byte_count, n_bytes);
+    }
+}
 
 static int
 ofproto_upcall(void *aux, struct dpif_upcall *up)
@@ -306,20 +358,7 @@ ofproto_upcall(void *aux, struct dpif_upcall *up)
         struct mf_cookie *c = NULL;
 
         if (!xo.too_many_rules) {
-            /* The upcall path allocates only this cookie; if memory is
-             * short the packet still goes, uncached. */
-            c = malloc(sizeof *c + xo.n_rules * sizeof c->rules[0]);
-        }
-        if (c) {
-            c->has_learn = xo.has_learn;
-            c->learn_mac = xo.learn_mac;
-            c->learn_vlan = xo.learn_vlan;
-            c->learn_port = xo.learn_port;
-            c->n_rules = xo.n_rules;
-            for (size_t i = 0; i < xo.n_rules; i++) {
-                c->rules[i] = xo.rules[i];
-                ofproto_rule_ref(xo.rules[i]);
-            }
+            c = mf_cookie_create(&xo);
         }
         up->cookie = c;
         up->install = c != NULL;
@@ -328,6 +367,9 @@ ofproto_upcall(void *aux, struct dpif_upcall *up)
              * statistics; an uncached one is credited here. */
             for (size_t i = 0; i < xo.n_rules; i++) {
                 rule_credit(xo.rules[i], 1, size, now);
+            }
+            for (size_t i = 0; i < xo.n_groups; i++) {
+                group_credit(&xo.groups[i], 1, size);
             }
         }
     }
@@ -359,6 +401,10 @@ ofproto_stats_cb(void *aux, void *cookie, const struct dpif_flow_stats *st,
         for (size_t i = 0; i < c->n_rules; i++) {
             rule_credit(c->rules[i], st->n_packets, st->n_bytes, st->used);
         }
+        for (size_t i = 0; i < c->n_groups; i++) {
+            group_credit(&mf_cookie_groups(c)[i], st->n_packets,
+                         st->n_bytes);
+        }
         if (c->has_learn) {
             /* Traffic that never upcalls still keeps its station alive
              * (and relearns it if it expired).  It never moves one: these
@@ -375,11 +421,14 @@ ofproto_stats_cb(void *aux, void *cookie, const struct dpif_flow_stats *st,
         for (size_t i = 0; i < c->n_rules; i++) {
             ofproto_rule_unref(c->rules[i]);
         }
+        for (size_t i = 0; i < c->n_groups; i++) {
+            ofproto_group_unref(mf_cookie_groups(c)[i].group);
+        }
         free(c);
     }
 }
 
-static void
+void
 ofproto_collect_stats(struct ofproto *p)
 {
     dpif_collect_stats(p->dpif, ofproto_stats_cb, p);
@@ -392,6 +441,19 @@ wc_is_subset(const struct flow_wildcards *a, const struct flow_wildcards *b)
 
     for (size_t i = 0; i < FLOW_U64S; i++) {
         if (aw[i] & ~bw[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+group_uses_equal(const struct xlate_group_use *a,
+                 const struct xlate_group_use *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].group != b[i].group || a[i].bucket != b[i].bucket
+            || a[i].first != b[i].first) {
             return false;
         }
     }
@@ -430,7 +492,10 @@ ofproto_revalidate_cb(void *aux, const struct flow *key,
            && xo.n_rules == (c ? c->n_rules : 0)
            && (!xo.n_rules
                || !memcmp(xo.rules, c->rules,
-                          xo.n_rules * sizeof xo.rules[0]));
+                          xo.n_rules * sizeof xo.rules[0]))
+           && xo.n_groups == (c ? c->n_groups : 0)
+           && group_uses_equal(xo.groups, c ? mf_cookie_groups(c) : NULL,
+                               xo.n_groups);
     if (!keep) {
         atomic_add_u64(&p->stats.n_megaflows_evicted, 1);
     }
@@ -438,7 +503,7 @@ ofproto_revalidate_cb(void *aux, const struct flow *key,
 }
 
 /* Never called with the table lock held (see ofproto-private.h). */
-static void
+void
 ofproto_revalidate(struct ofproto *p)
 {
     __atomic_store_n(&p->need_revalidate, false, __ATOMIC_RELAXED);
@@ -660,9 +725,11 @@ command_name(enum ofp_flow_mod_command cmd)
 }
 
 /* Checks that xlate can run 'ofpacts' for a rule in 'table_id' (255: no
- * table, e.g. packet-out).  Returns NULL or a malloc'ed error. */
-static char *
-check_ofpacts(const struct ofpact *ofpacts, size_t len, uint8_t table_id)
+ * table, e.g. packet-out), in 'p' (groups must exist).  Returns NULL or a
+ * malloc'ed error. */
+char *
+ofproto_check_ofpacts(const struct ofproto *p, const struct ofpact *ofpacts,
+                      size_t len, uint8_t table_id)
 {
     const struct ofpact *a;
 
@@ -682,9 +749,44 @@ check_ofpacts(const struct ofpact *ofpacts, size_t len, uint8_t table_id)
         case OFPACT_LOCAL:
         case OFPACT_CONTROLLER:
         case OFPACT_NOTE:
-            break;
         case OFPACT_RESUBMIT:
+        case OFPACT_SET_FIELD:
+        case OFPACT_LOAD:
+        case OFPACT_MOVE:
+        case OFPACT_OUTPUT_REG:
+        case OFPACT_PUSH_VLAN:
+        case OFPACT_POP_VLAN:
+        case OFPACT_SET_VLAN_VID:
+        case OFPACT_SET_VLAN_PCP:
+        case OFPACT_SET_ETH_SRC:
+        case OFPACT_SET_ETH_DST:
+        case OFPACT_SET_IPV4_SRC:
+        case OFPACT_SET_IPV4_DST:
+        case OFPACT_SET_IP_DSCP:
+        case OFPACT_SET_IP_ECN:
+        case OFPACT_SET_IP_TTL:
+        case OFPACT_SET_L4_SRC_PORT:
+        case OFPACT_SET_L4_DST_PORT:
+        case OFPACT_DEC_TTL:
             break;
+        case OFPACT_GROUP: {
+            uint32_t id = ofpact_get_GROUP(a)->group_id;
+
+            if (!ofproto_group_find(p, id)) {
+                return xasprintf("group %"PRIu32" does not exist", id);
+            }
+            break;
+        }
+        case OFPACT_CLONE: {
+            size_t nested_len;
+            const struct ofpact *nested = ofpact_nested(a, &nested_len);
+            char *err = ofproto_check_ofpacts(p, nested, nested_len,
+                                              table_id);
+            if (err) {
+                return err;
+            }
+            break;
+        }
         case OFPACT_GOTO_TABLE: {
             uint8_t t = ofpact_get_GOTO_TABLE(a)->table_id;
 
@@ -702,10 +804,35 @@ check_ofpacts(const struct ofpact *ofpacts, size_t len, uint8_t table_id)
     return NULL;
 }
 
+bool
+ofproto_ofpacts_use_group(const struct ofpact *ofpacts, size_t len,
+                          uint32_t group_id)
+{
+    const struct ofpact *a;
+
+    OFPACT_FOR_EACH (a, ofpacts, len) {
+        if (a->type == OFPACT_GROUP
+            && (group_id == OFPG_ALL
+                || ofpact_get_GROUP(a)->group_id == group_id)) {
+            return true;
+        }
+        if (a->type == OFPACT_CLONE) {
+            size_t nested_len;
+            const struct ofpact *nested = ofpact_nested(a, &nested_len);
+
+            if (ofproto_ofpacts_use_group(nested, nested_len, group_id)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Validates 'fm' without looking at the tables.  Returns 0, or a negative
  * error with a malloc'ed message in '*msg'. */
 static int
-flow_mod_validate(const struct ofp_flow_mod *fm, char **msg)
+flow_mod_validate(const struct ofproto *p, const struct ofp_flow_mod *fm,
+                  char **msg)
 {
     const struct ofpact *acts = (const struct ofpact *) (const void *)
                                 fm->ofpacts.data;
@@ -723,8 +850,9 @@ flow_mod_validate(const struct ofp_flow_mod *fm, char **msg)
         if (*msg) {
             return -TS_ERR_BAD_MATCH;
         }
-        *msg = check_ofpacts(acts, fm->ofpacts.size,
-                             fm->command == OFPFC_ADD ? fm->table_id : 0);
+        *msg = ofproto_check_ofpacts(p, acts, fm->ofpacts.size,
+                                     fm->command == OFPFC_ADD
+                                     ? fm->table_id : 0);
         if (*msg) {
             return -TS_ERR_BAD_ACTION;
         }
@@ -919,7 +1047,7 @@ ofproto_flow_mod_batch(struct ofproto *p, const struct ofp_flow_mod *mods,
         *errp = NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        error = flow_mod_validate(&mods[i], &err);
+        error = flow_mod_validate(p, &mods[i], &err);
         if (error) {
             if (n > 1) {
                 set_error(errp, "flow mod %zu (%s): %s", i + 1,
@@ -964,6 +1092,67 @@ ofproto_flow_mod(struct ofproto *p, const struct ofp_flow_mod *fm,
                  char **errp)
 {
     return ofproto_flow_mod_batch(p, fm, 1, errp);
+}
+
+size_t
+ofproto_remove_group_rules(struct ofproto *p, uint32_t group_id)
+{
+    struct journal j = { NULL, 0, 0 };
+    long long now = time_msec();
+    size_t n;
+
+    pthread_rwlock_wrlock(&p->rwlock);
+    for (unsigned int i = 0; i < OFPROTO_N_TABLES; i++) {
+        struct oftable *t = p->tables[i];
+        struct rule *rule;
+
+        if (!t) {
+            continue;
+        }
+        CLS_FOR_EACH (rule, cr, &t->cls) {
+            if (ofproto_ofpacts_use_group(rule->ofpacts, rule->ofpacts_len,
+                                          group_id)) {
+                table_remove_rule(&j, t, rule);
+            }
+        }
+    }
+    pthread_rwlock_unlock(&p->rwlock);
+    n = j.n;
+    if (!n) {
+        free(j.e);
+        return 0;
+    }
+    ofproto_revalidate(p);
+    ofproto_collect_stats(p);
+    for (size_t i = 0; i < j.n && p->flow_removed_cb; i++) {
+        struct ofp_flow_stats fs;
+
+        rule_to_stats(j.e[i].rule, now, &fs);
+        p->flow_removed_cb(p->flow_removed_aux, &fs,
+                           OFPROTO_RR_GROUP_DELETE);
+    }
+    journal_commit(&j);
+    return n;
+}
+
+uint32_t
+ofproto_group_rule_count(const struct ofproto *p, uint32_t group_id)
+{
+    uint32_t n = 0;
+
+    for (unsigned int i = 0; i < OFPROTO_N_TABLES; i++) {
+        const struct oftable *t = p->tables[i];
+        struct rule *rule;
+
+        if (!t) {
+            continue;
+        }
+        CLS_FOR_EACH (rule, cr, &t->cls) {
+            n += ofproto_ofpacts_use_group(rule->ofpacts, rule->ofpacts_len,
+                                           group_id);
+        }
+    }
+    return n;
 }
 
 /* ---- Dumps -------------------------------------------------------------- */
@@ -1206,7 +1395,7 @@ ofproto_packet_out(struct ofproto *p, uint32_t in_port, const void *packet,
         set_error(errp, "packet-out: no port %"PRIu32, in_port);
         return -TS_ERR_NO_PORT;
     }
-    err = check_ofpacts(acts, ofpacts->size, 255);
+    err = ofproto_check_ofpacts(p, acts, ofpacts->size, 255);
     if (err) {
         set_error(errp, "packet-out: %s", err);
         free(err);
@@ -1264,7 +1453,13 @@ ofproto_trace(struct ofproto *p, const struct flow *flow, struct ds *out)
     error = xlate_actions(&xin, &xo);
     pthread_rwlock_unlock(&p->rwlock);
 
-    ds_put_cstr(out, "\nFinal flow: unchanged\n");
+    if (flow_equal(&xo.final_flow, flow)) {
+        ds_put_cstr(out, "\nFinal flow: unchanged\n");
+    } else {
+        ds_put_cstr(out, "\nFinal flow: ");
+        flow_format(out, &xo.final_flow);
+        ds_put_char(out, '\n');
+    }
     megaflow.wc = wc;
     flow_apply_mask(&megaflow.flow, flow, &wc);
     ds_put_cstr(out, "Megaflow: ");
@@ -1277,7 +1472,28 @@ ofproto_trace(struct ofproto *p, const struct flow *flow, struct ds *out)
         dpa_format(out, odp.data, odp.size);
     }
     ds_put_char(out, '\n');
-    return 0;
+    return error;
+}
+
+int
+ofproto_trace_packet(struct ofproto *p, uint32_t in_port, const void *packet,
+                     size_t len, struct ds *out)
+{
+    struct dp_packet *pkt;
+    struct flow flow;
+    int error;
+
+    if (!len || len > UINT16_MAX) {
+        ds_put_format(out, "trace: bad packet length %zu\n", len);
+        return -EINVAL;
+    }
+    pkt = dp_packet_clone_data(packet, len);
+    pkt->in_port = in_port;
+    flow_extract(pkt, &flow);
+    flow.in_port = in_port;
+    dp_packet_delete(pkt);
+    error = ofproto_trace(p, &flow, out);
+    return error;
 }
 
 /* ---- MAC learning ------------------------------------------------------- */
@@ -1342,6 +1558,7 @@ ofproto_create__(const char *bridge_name, struct dpif *dpif)
     pthread_rwlock_init(&p->rwlock, NULL);
     pthread_mutex_init(&p->pin_mutex, NULL);
     hmap_init(&p->ports);
+    ofproto_groups_init(p);
     p->ml = mac_learning_create(0, 0);
     p->next_expire_check = time_msec() + OFPROTO_RUN_PERIOD_MS;
     table_get(p, 0);
@@ -1399,6 +1616,7 @@ ofproto_destroy(struct ofproto *p)
      * megaflow (removed=true) to ofproto_stats_cb(). */
     dpif_flow_flush(p->dpif);
     dpif_set_stats_cb(p->dpif, NULL, NULL);
+    ofproto_groups_destroy(p);
 
     for (unsigned int i = 0; i < OFPROTO_N_TABLES; i++) {
         struct oftable *t = p->tables[i];

@@ -162,9 +162,11 @@ size_t ofproto_flow_count(const struct ofproto *, uint8_t table_id);
  *   - MODIFY: replaces type and buckets; -ENOENT if absent.
  *   - ADD_OR_MOD: either.
  *   - DELETE: removes the group (group_id OFPG_ALL: every group); not an
- *     error if absent.  Rules that name a deleted group stay, and their
- *     group action then drops (OVS 3.1 behaviour with OpenFlow 1.0/NXM
- *     tables).
+ *     error if absent.  As in OVS, the rules whose actions name a deleted
+ *     group are deleted too, and reported to the flow-removed callback
+ *     with OFPROTO_RR_GROUP_DELETE (so the daemon's store follows).
+ * A flow mod whose actions name a group that does not exist is refused
+ * ("group 5 does not exist"), as OVS does.
  * Buckets' actions are checked (a bucket may not name its own group,
  * limits: OFPG_MAX_BUCKETS buckets; group_id <= OFPG_MAX).  The megaflow
  * cache is revalidated before this returns.  Returns 0 or a negative error
@@ -202,9 +204,12 @@ enum ofproto_removed_reason {
     OFPROTO_RR_IDLE_TIMEOUT = 0,
     OFPROTO_RR_HARD_TIMEOUT = 1,
     OFPROTO_RR_DELETE = 2,
+    OFPROTO_RR_GROUP_DELETE = 3,    /* its group was deleted */
 };
-/* Called from ofproto_run() (main thread) for every rule that expired, so
- * that the daemon can drop it from its store and tell controllers.
+/* Called from ofproto_run() (main thread) for every rule that expired,
+ * and from ofproto_group_mod() for every rule removed because its group
+ * was deleted, so that the daemon can drop it from its store and tell
+ * controllers.
  * 'stats' is borrowed for the call. */
 typedef void ofproto_flow_removed_cb(void *aux, const struct ofp_flow_stats *,
                                      enum ofproto_removed_reason);

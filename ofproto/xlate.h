@@ -3,11 +3,23 @@
  * megaflow.
  *
  * The walk is recursive over tables (goto_table and resubmit re-enter
- * xlate_table() with a depth limit), so that later actions slot in.  Every
- * field the walk examines is OR'ed into the caller's wildcards: the
- * classifier reports what each lookup examined, and the actions add what
- * they read (in_port is always exact; NORMAL adds dl_src, dl_dst and the
- * outer VLAN).
+ * xlate_table() with a depth limit of XLATE_MAX_DEPTH and at most
+ * XLATE_MAX_RESUBMITS lookups in all, as OVS).  Every field the walk
+ * examines is OR'ed into the caller's wildcards: the classifier reports
+ * what each lookup examined, and the actions add what they read (in_port
+ * is always exact; NORMAL adds dl_src, dl_dst and the outer VLAN; move,
+ * output:FIELD, dec_ttl, select-group hashing add their sources).
+ *
+ * Field writes (set_field, load, move, mod_*, dec_ttl, VLAN actions)
+ * change a working copy of the flow, so later tables match the modified
+ * packet.  They reach the datapath lazily, as OVS's commit: right before
+ * an output, a packet-in or the end of a clone, the differences between
+ * the working flow and the flow the datapath will have at that point
+ * become DPA_POP_VLAN/DPA_PUSH_VLAN (VLAN stack) and DPA_SET_MASKED (only
+ * the changed bits).  Every written bit is also made exact in the
+ * wildcards, which is what makes "only the changed bits" valid for every
+ * packet of the megaflow.  clone(...) and group buckets run on a copy:
+ * the working flow is restored after them.
  *
  * Who calls it: ofproto.c, for upcalls (workers), revalidation, trace and
  * packet-out (main thread).  The caller holds the ofproto's table read
@@ -30,7 +42,21 @@ struct ofproto;
 struct rule;
 
 #define XLATE_MAX_DEPTH 64      /* nested table lookups (resubmit) */
+#define XLATE_MAX_RESUBMITS (XLATE_MAX_DEPTH * XLATE_MAX_DEPTH)
+                                /* table lookups per xlate, in total */
 #define XLATE_MAX_RULES 32      /* rules whose counters one megaflow feeds */
+#define XLATE_MAX_GROUPS 16     /* group buckets one megaflow feeds */
+#define XLATE_MAX_CLONE_NEST 4  /* nested DPA_CLONEs the datapath runs */
+
+struct group;
+
+/* A bucket a packet went through ('first': the group's first use in this
+ * xlate, so that the group's own counters count the packet once). */
+struct xlate_group_use {
+    struct group *group;
+    uint16_t bucket;
+    bool first;
+};
 
 struct xlate_in {
     struct ofproto *ofproto;
@@ -58,7 +84,14 @@ struct xlate_out {
      * not be installed as a megaflow (the counters could not be fed). */
     struct rule *rules[XLATE_MAX_RULES];
     size_t n_rules;
-    bool too_many_rules;
+    bool too_many_rules;        /* also set for more than MAX_GROUPS */
+
+    /* Group buckets used, in order (no references taken). */
+    struct xlate_group_use groups[XLATE_MAX_GROUPS];
+    size_t n_groups;
+
+    /* The flow as the actions left it (for trace's "Final flow"). */
+    struct flow final_flow;
 
     /* NORMAL ran on a learnable source: (learn_mac, learn_vlan) seen on
      * learn_port.  Used to refresh the MAC entry from megaflow stats. */

@@ -1,6 +1,7 @@
 /* vsctl-output: printing replies as text (Open vSwitch's formats) or as
  * JSON (--format=json).  Every function writes to stdout. */
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,10 @@
 #include "dynamic-string.h"
 #include "json.h"
 #include "match.h"
+#include "dp-packet.h"
+#include "flow.h"
 #include "ofp-flow.h"
+#include "ofp-group.h"
 #include "ofp-port-map.h"
 #include "ofpact.h"
 #include "ts-config.h"
@@ -473,4 +477,243 @@ vsctl_print_version(const struct vsctl_ctx *ctx)
         printf("vsctl (Trackswitch) %s\nprotocol version %d\n", TS_VERSION,
                CTL_VERSION);
     }
+}
+
+/* ---- dump-aggregate, dump-groups ---------------------------------------- */
+
+void
+vsctl_print_aggregate(const struct vsctl_ctx *ctx,
+                      const struct ctl_aggregate *a, uint32_t xid)
+{
+    if (ctx->json) {
+        struct ds ds = DS_EMPTY_INITIALIZER;
+        struct json_writer w;
+        json_start(&w, &ds);
+        json_begin_object(&w);
+        json_kv_uint(&w, "packet_count", a->packet_count);
+        json_kv_uint(&w, "byte_count", a->byte_count);
+        json_kv_uint(&w, "flow_count", a->flow_count);
+        json_end_object(&w);
+        json_finish(&w, &ds);
+        return;
+    }
+    printf("NXST_AGGREGATE reply (xid=0x%"PRIx32"): packet_count=%"PRIu64
+           " byte_count=%"PRIu64" flow_count=%"PRIu32"\n", xid,
+           a->packet_count, a->byte_count, a->flow_count);
+}
+
+void
+vsctl_print_groups(const struct vsctl_ctx *ctx, const struct ctl_mp_reply *r,
+                   uint32_t xid, bool stats, const struct ofp_port_map *map)
+{
+    struct ds ds = DS_EMPTY_INITIALIZER;
+
+    if (ctx->json) {
+        struct json_writer w;
+        json_start(&w, &ds);
+        json_begin_object(&w);
+        json_key(&w, "groups");
+        json_begin_array(&w);
+        for (size_t i = 0; i < r->n; i++) {
+            const struct ctl_group_entry *g = &r->groups[i];
+            struct ds text = DS_EMPTY_INITIALIZER;
+            ofp_format_group_mod(&text, g->desc, map);
+            json_begin_object(&w);
+            json_kv_uint(&w, "group_id", g->desc->group_id);
+            json_kv_string(&w, "type", ofp_group_type_name(g->desc->type));
+            json_kv_string(&w, "group", ds_cstr(&text));
+            json_kv_uint(&w, "ref_count", g->ref_count);
+            json_kv_uint(&w, "packet_count", g->packet_count);
+            json_kv_uint(&w, "byte_count", g->byte_count);
+            json_key(&w, "bucket_stats");
+            json_begin_array(&w);
+            for (size_t j = 0; j < g->desc->n_buckets; j++) {
+                json_begin_object(&w);
+                json_kv_uint(&w, "packet_count",
+                             g->bucket_stats[j].packet_count);
+                json_kv_uint(&w, "byte_count", g->bucket_stats[j].byte_count);
+                json_end_object(&w);
+            }
+            json_end_array(&w);
+            json_end_object(&w);
+            ds_destroy(&text);
+        }
+        json_end_array(&w);
+        json_end_object(&w);
+        json_finish(&w, &ds);
+        return;
+    }
+    printf("%s reply (OF1.5) (xid=0x%"PRIx32"):\n",
+           stats ? "OFPST_GROUP" : "OFPST_GROUP_DESC", xid);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct ctl_group_entry *g = &r->groups[i];
+        ds_clear(&ds);
+        if (stats) {
+            struct ofp_group_stats gs = {
+                .group_id = g->desc->group_id,
+                .ref_count = g->ref_count,
+                .packet_count = g->packet_count,
+                .byte_count = g->byte_count,
+                .duration_msec = g->duration_msec,
+                .n_buckets = g->desc->n_buckets,
+                .buckets = g->bucket_stats,
+            };
+            ofp_format_group_stats(&ds, &gs);
+        } else {
+            ofp_format_group_desc(&ds, g->desc, map);
+        }
+        printf("%s\n", ds_cstr(&ds));
+    }
+    ds_destroy(&ds);
+}
+
+/* ---- monitor ------------------------------------------------------------ */
+
+static const char *
+packet_in_reason(uint8_t reason)
+{
+    switch (reason) {
+    case 0: return "no_match";
+    case 1: return "action";
+    case 2: return "invalid_ttl";
+    case 3: return "action_set";
+    case 4: return "group";
+    case 5: return "packet_out";
+    default: return "unknown";
+    }
+}
+
+#define SET_EXACT(MATCH, FIELD) \
+    memset(&(MATCH)->wc.masks.FIELD, 0xff, sizeof (MATCH)->wc.masks.FIELD)
+
+/* The fields of 'flow' that its protocols define, exact, as OVS's
+ * flow_format() prints a packet: metadata that is zero is left out. */
+static void
+packet_match(const struct flow *flow, struct match *m)
+{
+    uint16_t type = ntohs(flow->dl_type);
+
+    match_init_catchall(m);
+    m->flow = *flow;
+    m->flow.in_port = 0;
+    SET_EXACT(m, dl_src);
+    SET_EXACT(m, dl_dst);
+    SET_EXACT(m, dl_type);
+    SET_EXACT(m, vlans[0].tci);
+    if (type == ETH_TYPE_ARP || type == ETH_TYPE_RARP) {
+        SET_EXACT(m, nw_src);
+        SET_EXACT(m, nw_dst);
+        SET_EXACT(m, nw_proto);
+        SET_EXACT(m, arp_sha);
+        SET_EXACT(m, arp_tha);
+    } else if (type == ETH_TYPE_IP || type == ETH_TYPE_IPV6) {
+        if (type == ETH_TYPE_IP) {
+            SET_EXACT(m, nw_src);
+            SET_EXACT(m, nw_dst);
+        } else {
+            SET_EXACT(m, ipv6_src);
+            SET_EXACT(m, ipv6_dst);
+            SET_EXACT(m, ipv6_label);
+        }
+        SET_EXACT(m, nw_proto);
+        SET_EXACT(m, nw_tos);
+        SET_EXACT(m, nw_ttl);
+        SET_EXACT(m, nw_frag);
+        if (!(flow->nw_frag & FLOW_NW_FRAG_LATER)
+            && (flow->nw_proto == 6 || flow->nw_proto == 17
+                || flow->nw_proto == 132 || flow->nw_proto == 1
+                || flow->nw_proto == 58)) {
+            SET_EXACT(m, tp_src);
+            SET_EXACT(m, tp_dst);
+            if (flow->nw_proto == 6) {
+                SET_EXACT(m, tcp_flags);
+            }
+        }
+    }
+    match_zero_wildcarded_fields(m);
+}
+
+/* Appends " tcp_csum:HEX" and the like, as ovs-ofctl does. */
+static void
+put_l4_csum(struct ds *ds, const struct dp_packet *pkt,
+            const struct flow *flow)
+{
+    const uint8_t *l4 = dp_packet_l4(pkt);
+    size_t l4_size = l4 ? dp_packet_size(pkt)
+                          - (l4 - (const uint8_t *) dp_packet_data(pkt)) : 0;
+    const char *name = NULL;
+    size_t ofs = 0, min = 0;
+
+    if (!l4 || (flow->nw_frag & FLOW_NW_FRAG_LATER)) {
+        return;
+    }
+    switch (flow->nw_proto) {
+    case 6: name = "tcp_csum"; ofs = 16; min = 20; break;
+    case 17: name = "udp_csum"; ofs = 6; min = 8; break;
+    case 132: name = "sctp_csum"; ofs = 8; min = 12; break;
+    case 1: name = "icmp_csum"; ofs = 2; min = 8; break;
+    case 58: name = "icmp6_csum"; ofs = 2; min = 4; break;
+    default: return;
+    }
+    if (l4_size < min) {
+        return;
+    }
+    if (flow->nw_proto == 132) {
+        ds_put_format(ds, " %s:%"PRIx32, name,
+                      ((uint32_t) l4[ofs] << 24) | (l4[ofs + 1] << 16)
+                      | (l4[ofs + 2] << 8) | l4[ofs + 3]);
+    } else {
+        ds_put_format(ds, " %s:%x", name, (l4[ofs] << 8) | l4[ofs + 1]);
+    }
+}
+
+void
+vsctl_print_packet_in(const struct vsctl_ctx *ctx, const struct ctl_msg *msg,
+                      const struct ofp_port_map *map)
+{
+    const struct ctl_packet_in *pi = &msg->packet_in;
+    struct ds ds = DS_EMPTY_INITIALIZER;
+    struct dp_packet *pkt = dp_packet_clone_data(pi->packet, pi->packet_len);
+    struct flow flow;
+    struct match m;
+
+    flow_extract(pkt, &flow);
+    packet_match(&flow, &m);
+    if (ctx->json) {
+        struct json_writer w;
+        char *text = match_to_string(&m, OFP_DEFAULT_PRIORITY, NULL);
+        json_writer_init(&w, &ds, false);
+        json_begin_object(&w);
+        json_kv_string(&w, "bridge", pi->bridge);
+        json_kv_uint(&w, "table_id", pi->table_id);
+        json_kv_uint(&w, "cookie", pi->cookie);
+        json_kv_uint(&w, "total_len", pi->total_len);
+        json_kv_uint(&w, "in_port", pi->in_port);
+        json_kv_string(&w, "reason", packet_in_reason(pi->reason));
+        json_kv_uint(&w, "data_len", pi->packet_len);
+        json_kv_string(&w, "packet", text);
+        json_end_object(&w);
+        printf("%s\n", ds_cstr(&ds));
+        free(text);
+        goto out;
+    }
+    ds_put_format(&ds, "NXT_PACKET_IN2 (xid=0x%"PRIx32"):", msg->xid);
+    if (pi->table_id) {
+        ds_put_format(&ds, " table_id=%"PRIu8, pi->table_id);
+    }
+    ds_put_format(&ds, " cookie=0x%"PRIx64" total_len=%"PRIu32" in_port=",
+                  pi->cookie, pi->total_len);
+    ofp_port_format(pi->in_port, map, &ds);
+    ds_put_format(&ds, " (via %s) data_len=%zu (unbuffered)",
+                  packet_in_reason(pi->reason), pi->packet_len);
+    if (pi->total_len != pi->packet_len) {
+        ds_put_cstr(&ds, " (***total_len != data_len***)");
+    }
+    ds_put_char(&ds, '\n');
+    match_format(&ds, &m, OFP_DEFAULT_PRIORITY, NULL);
+    put_l4_csum(&ds, pkt, &flow);
+    printf("%s\n", ds_cstr(&ds));
+out:
+    dp_packet_delete(pkt);
+    ds_destroy(&ds);
 }

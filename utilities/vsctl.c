@@ -18,15 +18,20 @@
 #include "ctl-proto.h"
 #include "dynamic-string.h"
 #include "errors.h"
+#include "hash.h"
+#include "hmap.h"
 #include "ofp-flow.h"
+#include "ofp-group.h"
 #include "ofp-port-map.h"
 #include "stream.h"
 #include "ts-config.h"
 #include "util.h"
 #include "vsctl.h"
 
-/* Requests in flight at once when sending many flow-mods. */
-#define VSCTL_WINDOW 64
+/* Requests in flight at once when sending many flow-mods.  The daemon
+ * answers each with an 8-byte OK and makes one fsync for all the requests
+ * it reads in one loop iteration, so a wide window means few fsyncs. */
+#define VSCTL_WINDOW 4096
 
 static void usage(void) TS_NORETURN;
 
@@ -198,26 +203,80 @@ vsctl_transact_mp(struct vsctl_ctx *ctx, struct ctl_msg *request,
 
 /* Sends every message of 'msgs' (up to VSCTL_WINDOW unanswered at a time)
  * and checks that each is answered by CTL_OK.  'names[i]' (may be NULL)
- * prefixes the error for message i. */
+ * prefixes the error for message i.  Messages are encoded into one buffer
+ * per window refill, so a big file costs few system calls.
+ *
+ * With 'stop_on_error' the connection is first put in STOP_ON_ERROR mode
+ * and a barrier ends the sequence: the daemon refuses every change after
+ * the first failure, and the first error (not the refusals that follow
+ * it) is reported once every reply is in. */
 static void
 transact_many(struct vsctl_ctx *ctx, struct ctl_msg *msgs, size_t n,
-              char **names)
+              char **names, bool stop_on_error)
 {
+    struct ds buf = DS_EMPTY_INITIALIZER;
     size_t sent = 0, done = 0;
+    char *first_error = NULL;
 
     connect_daemon(ctx);
+    if (stop_on_error) {
+        struct ctl_msg req;
+        ctl_msg_init(&req, CTL_SET_CONN_FLAGS, 0);
+        req.conn_flags = CTL_CONN_STOP_ON_ERROR;
+        vsctl_transact(ctx, &req, CTL_OK, NULL);
+        ctl_msg_release(&req);
+    }
     while (done < n) {
+        ds_clear(&buf);
         while (sent < n && sent - done < VSCTL_WINDOW) {
             msgs[sent].xid = vsctl_xid(ctx);
-            send_msg(ctx, &msgs[sent]);
+            int err = ctl_msg_encode(&msgs[sent], &buf);
+            if (err) {
+                vsctl_fatal(1, "%scannot encode %s request: %s",
+                            names && names[sent] ? names[sent] : "",
+                            ctl_type_name(msgs[sent].type),
+                            err == -TS_ERR_TOO_BIG
+                            ? "larger than the 64 kB message limit"
+                            : ts_strerror(err));
+            }
             sent++;
         }
-        struct ctl_msg reply;
-        recv_msg(ctx, &reply);
-        check_reply(&reply, msgs[done].xid, CTL_OK,
-                    names ? names[done] : NULL);
-        ctl_msg_release(&reply);
-        done++;
+        if (buf.length) {
+            int err = stream_send_block(ctx->stream, buf.string, buf.length,
+                                        deadline(ctx));
+            if (err) {
+                io_fatal(ctx, err);
+            }
+        }
+        /* Half a window of replies, then refill. */
+        size_t goal = MIN(sent, done + MAX(1, VSCTL_WINDOW / 2));
+        while (done < goal) {
+            struct ctl_msg reply;
+            recv_msg(ctx, &reply);
+            if (stop_on_error && reply.type == CTL_ERROR
+                && reply.xid == msgs[done].xid) {
+                if (!first_error) {
+                    first_error = xasprintf("%s%s", names && names[done]
+                                            ? names[done] : "",
+                                            reply.error.text);
+                }
+            } else {
+                check_reply(&reply, msgs[done].xid, CTL_OK,
+                            names ? names[done] : NULL);
+            }
+            ctl_msg_release(&reply);
+            done++;
+        }
+    }
+    ds_destroy(&buf);
+    if (stop_on_error) {
+        struct ctl_msg req;
+        ctl_msg_init(&req, CTL_BARRIER_REQUEST, 0);
+        vsctl_transact(ctx, &req, CTL_BARRIER_REPLY, NULL);
+        ctl_msg_release(&req);
+    }
+    if (first_error) {
+        vsctl_fatal(1, "%s", first_error);
     }
 }
 
@@ -241,7 +300,8 @@ vsctl_port_map(struct vsctl_ctx *ctx, const char *bridge,
 }
 
 /* Parses 'text' as a flow-mod for 'command'; on error prints
- * "vsctl: PREFIX: ERROR" and exits 1. */
+ * "vsctl: PREFIX: ERROR" and exits 1.  The caller owns the result
+ * (ofp_flow_mod_release + free). */
 static struct ofp_flow_mod *
 parse_flow(const char *text, int command, const struct ofp_port_map *map,
            const char *prefix)
@@ -543,7 +603,7 @@ cmd_add_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
         names[k] = xstrdup("bundle commit failed: ");
         k++;
     }
-    transact_many(ctx, msgs, k, names);
+    transact_many(ctx, msgs, k, names, !ctx->bundle);
     for (size_t i = 0; i < k; i++) {
         ctl_msg_release(&msgs[i]);
         free(names[i]);
@@ -670,6 +730,437 @@ cmd_trace(struct vsctl_ctx *ctx, int argc, char *argv[])
     ctl_msg_release(&reply);
 }
 
+/* ---- replace-flows ------------------------------------------------------ */
+
+/* A flow of the table or of the file, keyed by table, priority and
+ * match (what identifies a rule). */
+struct flow_entry {
+    struct hmap_node node;
+    uint8_t table_id;
+    int priority;
+    const struct match *match;
+    uint64_t cookie;
+    uint16_t idle_timeout, hard_timeout, importance, flags;
+    const struct ofpact *ofpacts;
+    size_t ofpacts_len;
+    struct ofp_flow_mod *fm;    /* file side: the flow-mod (borrowed) */
+    bool seen;                  /* table side: also in the file */
+};
+
+static uint32_t
+flow_entry_hash(uint8_t table_id, int priority, const struct match *match)
+{
+    return match_hash(match, hash_int(table_id << 16 | priority, 0));
+}
+
+static struct flow_entry *
+flow_entry_find(const struct hmap *map, uint8_t table_id, int priority,
+                const struct match *match)
+{
+    struct flow_entry *e;
+
+    HMAP_FOR_EACH_WITH_HASH (e, node,
+                             flow_entry_hash(table_id, priority, match),
+                             map) {
+        if (e->table_id == table_id && e->priority == priority
+            && match_equal(e->match, match)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* As ovs-ofctl replace-flows: a flow is unchanged if its cookie,
+ * timeouts, importance, flags and actions are the same. */
+static bool
+flow_entry_same(const struct flow_entry *a, const struct flow_entry *b)
+{
+    return (a->cookie == b->cookie && a->idle_timeout == b->idle_timeout
+            && a->hard_timeout == b->hard_timeout
+            && a->importance == b->importance
+            && (a->flags & ~OFPFF_CHECK_OVERLAP)
+               == (b->flags & ~OFPFF_CHECK_OVERLAP)
+            && ofpacts_equal(a->ofpacts, a->ofpacts_len, b->ofpacts,
+                             b->ofpacts_len));
+}
+
+static void
+cmd_replace_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    const char *bridge = argv[1];
+    struct ofp_port_map map;
+    struct ofp_flow_mod **fms;
+    size_t *lines;
+    struct ctl_msg req, dump;
+    struct hmap table = HMAP_INITIALIZER(&table);
+    struct hmap file = HMAP_INITIALIZER(&file);
+    struct flow_entry *e, *old;
+
+    vsctl_port_map(ctx, bridge, &map);
+    size_t n = read_flows(argv[2], &map, &fms, &lines);
+    ofp_port_map_release(&map);
+
+    /* The file's flows; a later duplicate replaces an earlier one. */
+    struct flow_entry *fe = xcalloc(n ? n : 1, sizeof *fe);
+    for (size_t i = 0; i < n; i++) {
+        const struct ofp_flow_mod *fm = fms[i];
+        e = &fe[i];
+        *e = (struct flow_entry) {
+            .table_id = fm->table_id, .priority = fm->priority,
+            .match = &fm->match, .cookie = fm->new_cookie,
+            .idle_timeout = fm->idle_timeout,
+            .hard_timeout = fm->hard_timeout,
+            .importance = fm->importance, .flags = fm->flags,
+            .ofpacts = (const struct ofpact *) (void *) fm->ofpacts.data,
+            .ofpacts_len = fm->ofpacts.size, .fm = fms[i],
+        };
+        old = flow_entry_find(&file, e->table_id, e->priority, e->match);
+        if (old) {
+            hmap_remove(&file, &old->node);
+        }
+        hmap_insert(&file, &e->node,
+                    flow_entry_hash(e->table_id, e->priority, e->match));
+    }
+
+    /* The table's flows. */
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_DUMP_FLOWS, bridge);
+    req.mp_request.dump_flows.filter = ctl_flow_mod_create(OFPFC_DELETE);
+    vsctl_transact_mp(ctx, &req, &dump);
+    ctl_msg_release(&req);
+    struct flow_entry *te = xcalloc(dump.mp_reply.n ? dump.mp_reply.n : 1,
+                                    sizeof *te);
+    for (size_t i = 0; i < dump.mp_reply.n; i++) {
+        const struct ofp_flow_stats *fs = dump.mp_reply.flows[i];
+        e = &te[i];
+        *e = (struct flow_entry) {
+            .table_id = fs->table_id, .priority = fs->priority,
+            .match = &fs->match, .cookie = fs->cookie,
+            .idle_timeout = fs->idle_timeout,
+            .hard_timeout = fs->hard_timeout,
+            .importance = fs->importance, .flags = fs->flags,
+            .ofpacts = fs->ofpacts, .ofpacts_len = fs->ofpacts_len,
+        };
+        hmap_insert(&table, &e->node,
+                    flow_entry_hash(e->table_id, e->priority, e->match));
+    }
+
+    /* One bundle: delete what the file lacks, add what is new or changed;
+     * unchanged flows are not touched and keep their counters. */
+    size_t max = n + dump.mp_reply.n + 2, k = 0;
+    struct ctl_msg *msgs = xcalloc(max, sizeof *msgs);
+    const uint32_t bundle_id = 1;
+
+    ctl_msg_init(&msgs[k], CTL_BUNDLE_OPEN, 0);
+    msgs[k].bundle.id = bundle_id;
+    msgs[k].bundle.flags = CTL_BF_ATOMIC | CTL_BF_ORDERED;
+    msgs[k++].bundle.bridge = xstrdup(bridge);
+    for (size_t i = 0; i < dump.mp_reply.n; i++) {
+        e = &te[i];
+        if (flow_entry_find(&file, e->table_id, e->priority, e->match)) {
+            continue;
+        }
+        struct ofp_flow_mod *del = ctl_flow_mod_create(OFPFC_DELETE_STRICT);
+        del->table_id = e->table_id;
+        del->priority = e->priority;
+        del->match = *e->match;
+        ctl_msg_init(&msgs[k], CTL_BUNDLE_ADD, 0);
+        msgs[k].bundle.id = bundle_id;
+        msgs[k++].bundle.fm = del;
+    }
+    for (size_t i = 0; i < n; i++) {
+        e = &fe[i];
+        if (flow_entry_find(&file, e->table_id, e->priority, e->match)
+            != e) {
+            continue;           /* replaced by a later line */
+        }
+        old = flow_entry_find(&table, e->table_id, e->priority, e->match);
+        if (old && flow_entry_same(old, e)) {
+            continue;
+        }
+        ctl_msg_init(&msgs[k], CTL_BUNDLE_ADD, 0);
+        msgs[k].bundle.id = bundle_id;
+        msgs[k++].bundle.fm = fms[i];
+        fms[i] = NULL;
+    }
+    ctl_msg_init(&msgs[k], CTL_BUNDLE_COMMIT, 0);
+    msgs[k++].bundle.id = bundle_id;
+    if (k > 2) {
+        transact_many(ctx, msgs, k, NULL, false);
+    }
+
+    for (size_t i = 0; i < k; i++) {
+        ctl_msg_release(&msgs[i]);
+    }
+    free(msgs);
+    hmap_destroy(&table);
+    hmap_destroy(&file);
+    free(te);
+    free(fe);
+    ctl_msg_release(&dump);
+    for (size_t i = 0; i < n; i++) {
+        if (fms[i]) {
+            ofp_flow_mod_release(fms[i]);
+            free(fms[i]);
+        }
+    }
+    free(fms);
+    free(lines);
+}
+
+/* ---- dump-aggregate ----------------------------------------------------- */
+
+static void
+cmd_dump_aggregate(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ofp_port_map map;
+    struct ctl_msg req, reply;
+
+    vsctl_port_map(ctx, argv[1], &map);
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_AGGREGATE, argv[1]);
+    req.mp_request.dump_flows.flags = ctx->strict ? CTL_DF_STRICT : 0;
+    req.mp_request.dump_flows.filter
+        = parse_flow(argc > 2 ? argv[2] : "",
+                     ctx->strict ? OFPFC_DELETE_STRICT : OFPFC_DELETE,
+                     &map, "invalid flow");
+    vsctl_transact_mp(ctx, &req, &reply);
+    if (reply.mp_reply.n != 1) {
+        vsctl_fatal(1, "aggregate reply with %zu entries", reply.mp_reply.n);
+    }
+    vsctl_print_aggregate(ctx, &reply.mp_reply.aggregates[0], reply.xid);
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+    ofp_port_map_release(&map);
+}
+
+/* ---- packet-out --------------------------------------------------------- */
+
+/* Parses 'hex' (an even number of hex digits, at least 14 bytes) into a
+ * malloc'ed frame. */
+static uint8_t *
+parse_hex_packet(const char *hex, size_t *lenp)
+{
+    if (!is_hex_packet(hex)) {
+        vsctl_fatal(1, "'%s' is not a packet in hex (an even number of hex "
+                    "digits, at least 14 bytes)", hex);
+    }
+    size_t n = strlen(hex) / 2;
+    uint8_t *packet = xmalloc(n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned int byte;
+        sscanf(hex + 2 * i, "%2x", &byte);
+        packet[i] = byte;
+    }
+    *lenp = n;
+    return packet;
+}
+
+static uint32_t
+parse_in_port(const char *s, const struct ofp_port_map *map,
+              const char *bridge)
+{
+    uint32_t port;
+
+    if (!strcasecmp(s, "none") || !strcasecmp(s, "controller")) {
+        return CTL_PORT_NONE;
+    }
+    if (!ofp_port_parse(s, map, &port)) {
+        vsctl_fatal(1, "unknown port '%s' on bridge '%s'", s, bridge);
+    }
+    return port;
+}
+
+/* "in_port=N packet=HEX actions=ACTIONS" (ovs-ofctl's newer form) or
+ * IN_PORT ACTIONS PACKET (its older one). */
+static void
+cmd_packet_out(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    const char *bridge = argv[1];
+    const char *in_port = "none", *packet = NULL, *actions = NULL;
+    struct ofp_port_map map;
+    struct ofpacts acts;
+    struct ctl_msg req;
+    char *copy = NULL;
+
+    if (argc == 5) {
+        in_port = argv[2];
+        actions = argv[3];
+        packet = argv[4];
+    } else if (argc == 3) {
+        /* Keywords up to "actions=", which takes the rest. */
+        copy = xstrdup(argv[2]);
+        char *p = copy;
+        while (*p) {
+            p += strspn(p, ", \t");
+            if (!strncmp(p, "actions=", 8)) {
+                actions = p + 8;
+                break;
+            }
+            char *end = p + strcspn(p, ", \t");
+            if (*end) {
+                *end++ = '\0';
+            }
+            if (!strncmp(p, "in_port=", 8)) {
+                in_port = p + 8;
+            } else if (!strncmp(p, "packet=", 7)) {
+                packet = p + 7;
+            } else if (*p) {
+                vsctl_fatal(1, "unknown packet-out keyword '%s' (expected "
+                            "in_port=, packet= or actions=)", p);
+            }
+            p = end;
+        }
+    } else {
+        vsctl_fatal(2, "'packet-out': usage: packet-out BR \"in_port=PORT "
+                    "packet=HEX actions=ACTIONS\" or packet-out BR IN_PORT "
+                    "ACTIONS PACKET");
+    }
+    if (!packet) {
+        vsctl_fatal(1, "packet-out: missing packet=HEX");
+    }
+    if (!actions) {
+        vsctl_fatal(1, "packet-out: missing actions=");
+    }
+
+    vsctl_port_map(ctx, bridge, &map);
+    ctl_msg_init(&req, CTL_PACKET_OUT, 0);
+    req.packet_out.bridge = xstrdup(bridge);
+    req.packet_out.in_port = parse_in_port(in_port, &map, bridge);
+    req.packet_out.packet = parse_hex_packet(packet,
+                                             &req.packet_out.packet_len);
+    ofpacts_init(&acts);
+    char *error = ofpacts_parse(actions, &map, &acts);
+    if (error) {
+        vsctl_fatal(1, "invalid actions: %s", error);
+    }
+    req.packet_out.ofpacts = (struct ofpact *) (void *) acts.data;
+    req.packet_out.ofpacts_len = acts.size;
+    vsctl_transact(ctx, &req, CTL_OK, NULL);
+    ctl_msg_release(&req);
+    ofp_port_map_release(&map);
+    free(copy);
+}
+
+/* ---- monitor ------------------------------------------------------------ */
+
+static void
+cmd_monitor(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ofp_port_map map;
+    struct ctl_msg req;
+
+    vsctl_port_map(ctx, argv[1], &map);
+    ctl_msg_init(&req, CTL_MONITOR, 0);
+    req.monitor.bridge = xstrdup(argv[1]);
+    req.monitor.flags = CTL_MON_PACKET_IN;
+    vsctl_transact(ctx, &req, CTL_OK, NULL);
+    ctl_msg_release(&req);
+
+    /* Until interrupted (or the daemon goes away): the timeout applies to
+     * the subscription only. */
+    ctx->timeout_ms = 0;
+    for (;;) {
+        struct ctl_msg m;
+        recv_msg(ctx, &m);
+        if (m.type == CTL_PACKET_IN) {
+            vsctl_print_packet_in(ctx, &m, ctx->names ? &map : NULL);
+            fflush(stdout);
+        }
+        ctl_msg_release(&m);
+    }
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+static void
+send_group_mod(struct vsctl_ctx *ctx, const char *bridge, int command,
+               const char *text)
+{
+    struct ofp_port_map map;
+    struct ctl_msg req;
+    struct ofp_group_mod *gm = xmalloc(sizeof *gm);
+
+    vsctl_port_map(ctx, bridge, &map);
+    char *error = ofp_parse_group_mod(gm, text, command, &map);
+    if (error) {
+        vsctl_fatal(1, "invalid group: %s", error);
+    }
+    ctl_msg_init(&req, CTL_GROUP_MOD, 0);
+    req.group_mod.bridge = xstrdup(bridge);
+    req.group_mod.gm = gm;
+    vsctl_transact(ctx, &req, CTL_OK, NULL);
+    ctl_msg_release(&req);
+    ofp_port_map_release(&map);
+}
+
+static void
+cmd_add_group(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    send_group_mod(ctx, argv[1], OFPGC_ADD, argv[2]);
+}
+
+static void
+cmd_mod_group(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    send_group_mod(ctx, argv[1],
+                   ctx->may_create ? OFPGC_ADD_OR_MOD : OFPGC_MODIFY,
+                   argv[2]);
+}
+
+static void
+cmd_del_groups(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    send_group_mod(ctx, argv[1], OFPGC_DELETE, argc > 2 ? argv[2] : "");
+}
+
+/* "group_id=N" or "N" (or nothing: all). */
+static uint32_t
+parse_group_id_arg(int argc, char *argv[])
+{
+    uint64_t id;
+
+    if (argc < 3 || !strcmp(argv[2], "group_id=all")) {
+        return OFPG_ALL;
+    }
+    const char *s = argv[2];
+    if (!strncmp(s, "group_id=", 9)) {
+        s += 9;
+    }
+    if (!str_to_u64(s, OFPG_MAX, &id)) {
+        vsctl_fatal(1, "invalid group id '%s' (expected group_id=N, N up "
+                    "to %u)", argv[2], OFPG_MAX);
+    }
+    return id;
+}
+
+static void
+dump_groups(struct vsctl_ctx *ctx, int argc, char *argv[], bool stats)
+{
+    struct ofp_port_map map;
+    struct ctl_msg req, reply;
+
+    vsctl_port_map(ctx, argv[1], &map);
+    ctl_msg_init_mp_request(&req, 0, CTL_MP_DUMP_GROUPS, argv[1]);
+    req.mp_request.group_id = parse_group_id_arg(argc, argv);
+    vsctl_transact_mp(ctx, &req, &reply);
+    vsctl_print_groups(ctx, &reply.mp_reply, reply.xid, stats,
+                       ctx->names ? &map : NULL);
+    ctl_msg_release(&req);
+    ctl_msg_release(&reply);
+    ofp_port_map_release(&map);
+}
+
+static void
+cmd_dump_groups(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    dump_groups(ctx, argc, argv, false);
+}
+
+static void
+cmd_dump_group_stats(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    dump_groups(ctx, argc, argv, true);
+}
+
 /* ---- Command table and options ------------------------------------------ */
 
 struct vsctl_command {
@@ -694,13 +1185,33 @@ static const struct vsctl_command commands[] = {
       "print the names of the ports on BR" },
     { "add-flow", 2, 2, cmd_add_flow, "BR FLOW", "add FLOW to BR" },
     { "add-flows", 2, 2, cmd_add_flows, "BR FILE|-",
-      "add the flows in FILE (or stdin), one per line" },
+      "add the flows in FILE (or stdin), one per line; stops at the "
+      "first error\n      (with --bundle: all or nothing)" },
     { "del-flows", 1, 2, cmd_del_flows, "BR [FLOW]",
       "delete the flows of BR that match FLOW (all if none)" },
     { "mod-flows", 2, 2, cmd_mod_flows, "BR FLOW",
       "change the actions of the flows that match FLOW" },
+    { "replace-flows", 2, 2, cmd_replace_flows, "BR FILE|-",
+      "make BR's flows those of FILE, atomically; unchanged flows keep "
+      "their\n      counters" },
     { "dump-flows", 1, 2, cmd_dump_flows, "BR [FLOW]",
       "print the flows of BR (that match FLOW)" },
+    { "dump-aggregate", 1, 2, cmd_dump_aggregate, "BR [FLOW]",
+      "print the total packets, bytes and flows of BR (that match FLOW)" },
+    { "add-group", 2, 2, cmd_add_group, "BR GROUP", "add GROUP to BR" },
+    { "mod-group", 2, 2, cmd_mod_group, "BR GROUP",
+      "change GROUP (with --may-create: add it if missing)" },
+    { "del-groups", 1, 2, cmd_del_groups, "BR [group_id=N]",
+      "delete group N from BR (all if none)" },
+    { "dump-groups", 1, 2, cmd_dump_groups, "BR [group_id=N]",
+      "print BR's groups" },
+    { "dump-group-stats", 1, 2, cmd_dump_group_stats, "BR [group_id=N]",
+      "print BR's group statistics" },
+    { "packet-out", 2, 4, cmd_packet_out,
+      "BR \"in_port=PORT packet=HEX actions=ACTIONS\" | BR IN_PORT ACTIONS "
+      "PACKET", "run ACTIONS on a packet as if it came in on PORT" },
+    { "monitor", 1, 1, cmd_monitor, "BR",
+      "print the packets BR sends to the controller, until interrupted" },
     { "dump-ports", 1, 2, cmd_dump_ports, "BR [PORT]",
       "print port statistics" },
     { "dump-dp-flows", 1, 1, cmd_dump_dp_flows, "BR",
@@ -732,6 +1243,8 @@ usage(void)
            "priority\n"
            "                       and fields exactly\n"
            "  --bundle             add-flows: apply all flows or none\n"
+           "  --may-create         mod-group: add the group if it is "
+           "missing\n"
            "  --no-stats           dump-flows: omit statistics\n"
            "  --names              dump-flows: print port names\n"
            "  --may-exist          add-br, add-port: no error if it "
@@ -747,7 +1260,7 @@ usage(void)
 
 enum {
     OPT_SERVER = 256, OPT_FORMAT, OPT_STRICT, OPT_BUNDLE, OPT_NO_STATS,
-    OPT_NAMES, OPT_NO_NAMES, OPT_MAY_EXIST, OPT_IF_EXISTS,
+    OPT_NAMES, OPT_NO_NAMES, OPT_MAY_EXIST, OPT_IF_EXISTS, OPT_MAY_CREATE,
 };
 
 static void
@@ -765,6 +1278,7 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
         { "no-names", no_argument, NULL, OPT_NO_NAMES },
         { "may-exist", no_argument, NULL, OPT_MAY_EXIST },
         { "if-exists", no_argument, NULL, OPT_IF_EXISTS },
+        { "may-create", no_argument, NULL, OPT_MAY_CREATE },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -809,6 +1323,7 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
         case OPT_NO_NAMES: ctx->names = false; break;
         case OPT_MAY_EXIST: ctx->may_exist = true; break;
         case OPT_IF_EXISTS: ctx->if_exists = true; break;
+        case OPT_MAY_CREATE: ctx->may_create = true; break;
         case 'h':
             usage();
         case 'V':
@@ -848,7 +1363,8 @@ main(int argc, char *argv[])
         if (strcmp(cmd->name, name)) {
             continue;
         }
-        if (n_args < cmd->min_args || n_args > cmd->max_args) {
+        if (n_args < cmd->min_args || n_args > cmd->max_args
+            || (cmd->run == cmd_packet_out && n_args == 3)) {
             vsctl_fatal(2, "'%s': wrong number of arguments (usage: "
                         "%s%s%s)", name, name, *cmd->args ? " " : "",
                         cmd->args);

@@ -17,6 +17,7 @@ struct vsctl_ctx {
     int timeout_ms;             /* 0: no limit */
     long long start_msec;
     bool strict, bundle, no_stats, names, may_exist, if_exists;
+    bool may_create;            /* mod-group --may-create */
     struct stream *stream;      /* NULL until the first request */
     uint32_t next_xid;
 };
@@ -51,6 +52,18 @@ void vsctl_print_port_stats(const struct vsctl_ctx *,
 void vsctl_print_dp_flows(const struct vsctl_ctx *,
                           const struct ctl_mp_reply *);
 void vsctl_print_trace(const struct vsctl_ctx *, const struct ctl_mp_reply *);
+/* "NXST_AGGREGATE reply (xid=0x4): packet_count=N byte_count=N
+ * flow_count=N", as ovs-ofctl dump-aggregate. */
+void vsctl_print_aggregate(const struct vsctl_ctx *,
+                           const struct ctl_aggregate *, uint32_t xid);
+/* dump-groups ('stats' false) or dump-group-stats, as ovs-ofctl with
+ * OpenFlow 1.5: a header line, then one line per group. */
+void vsctl_print_groups(const struct vsctl_ctx *, const struct ctl_mp_reply *,
+                        uint32_t xid, bool stats,
+                        const struct ofp_port_map *);
+/* One packet-in as ovs-ofctl monitor prints an NXT_PACKET_IN2. */
+void vsctl_print_packet_in(const struct vsctl_ctx *, const struct ctl_msg *,
+                           const struct ofp_port_map *);
 /* Key/value replies (status, log levels). */
 void vsctl_print_kv(const struct vsctl_ctx *, const struct smap *,
                     const char *key_name, const char *value_name);

@@ -4,7 +4,12 @@
  * state right after bridge_add(), i.e. an ofproto with the default
  * NORMAL flow.  A snapshot written at compaction therefore starts with
  * "delete every flow" and then adds the current rules, which makes it
- * replay to exactly the current table from that same starting state. */
+ * replay to exactly the current table from that same starting state.
+ *
+ * Groups live in the same per-bridge log as CTL_GROUP_MOD frames, in
+ * application order with the flow changes, so a flow that names a group
+ * always replays after the group's creation.  A snapshot writes the
+ * groups before the flows. */
 #include "bridge.h"
 
 #include <errno.h>
@@ -20,6 +25,7 @@
 #include "log.h"
 #include "match.h"
 #include "ofp-flow.h"
+#include "ofp-group.h"
 #include "ofp-port-map.h"
 #include "ofpact.h"
 #include "ofproto.h"
@@ -38,6 +44,8 @@ struct bridge_set {
     struct hmap bridges;        /* struct bridge, by name */
     void (*wakeup_cb)(void *);
     void *wakeup_aux;
+    bridge_packet_in_cb *packet_in_cb;
+    void *packet_in_aux;
 };
 
 struct bport {
@@ -89,32 +97,73 @@ encode_fm(const char *bridge, const struct ofp_flow_mod *fm,
     return err;
 }
 
-/* Decodes a stored blob.  On success '*fmp' is owned by the caller
- * (ofp_flow_mod_release + free). */
+/* Appends 'gm' as one CTL_GROUP_MOD frame to 'out'. */
 static int
-decode_fm(const uint8_t *blob, size_t len, struct ofp_flow_mod **fmp,
-          char **errp)
+encode_gm(const char *bridge, const struct ofp_group_mod *gm,
+          struct db_flows *out, char **errp)
+{
+    struct ctl_msg msg;
+    struct ds ds = DS_EMPTY_INITIALIZER;
+
+    ctl_msg_init(&msg, CTL_GROUP_MOD, 0);
+    /* Borrowed: encoding never modifies or frees the message. */
+    msg.group_mod.bridge = (char *) bridge;
+    msg.group_mod.gm = (struct ofp_group_mod *) gm;
+    int err = ctl_msg_encode(&msg, &ds);
+    if (err) {
+        if (errp) {
+            *errp = xasprintf("cannot encode group mod for the store: %s",
+                              ts_strerror(err));
+        }
+    } else {
+        db_flows_append(out, ds.string, ds.length);
+    }
+    ds_destroy(&ds);
+    return err;
+}
+
+/* Decodes a stored blob: a flow mod ('*fmp') or a group mod ('*gmp'); the
+ * other is set to NULL.  On success the result is owned by the caller
+ * (fm_free() or gm_free()). */
+static int
+decode_blob(const uint8_t *blob, size_t len, struct ofp_flow_mod **fmp,
+            struct ofp_group_mod **gmp, char **errp)
 {
     struct ctl_msg msg;
     char *err = NULL;
     int r = ctl_msg_decode(blob, len, &msg, &err);
 
+    *fmp = NULL;
+    *gmp = NULL;
     if (r) {
         *errp = xasprintf("undecodable flow mod: %s",
                           err ? err : ts_strerror(r));
         free(err);
         return r;
     }
-    if (msg.type != CTL_FLOW_MOD || !msg.flow_mod.fm) {
+    if (msg.type == CTL_FLOW_MOD && msg.flow_mod.fm) {
+        *fmp = msg.flow_mod.fm;
+        msg.flow_mod.fm = NULL;
+    } else if (msg.type == CTL_GROUP_MOD && msg.group_mod.gm) {
+        *gmp = msg.group_mod.gm;
+        msg.group_mod.gm = NULL;
+    } else {
         *errp = xasprintf("stored flow is a %s message",
                           ctl_type_name(msg.type));
         ctl_msg_release(&msg);
         return -TS_ERR_STORE;
     }
-    *fmp = msg.flow_mod.fm;
-    msg.flow_mod.fm = NULL;
     ctl_msg_release(&msg);
     return 0;
+}
+
+static void
+gm_free(struct ofp_group_mod *gm)
+{
+    if (gm) {
+        ofp_group_mod_release(gm);
+        free(gm);
+    }
 }
 
 static void
@@ -314,6 +363,17 @@ bridge_flow_removed(void *br_, const struct ofp_flow_stats *fs,
 }
 
 static void
+bridge_packet_in(void *br_, const struct ofproto_packet_in *pin)
+{
+    struct bridge *br = br_;
+    struct bridge_set *set = br->set;
+
+    if (set->packet_in_cb) {
+        set->packet_in_cb(set->packet_in_aux, br, pin);
+    }
+}
+
+static void
 bridge_wakeup(void *set_)
 {
     struct bridge_set *set = set_;
@@ -349,6 +409,7 @@ bridge_create(struct bridge_set *set, const char *name, bool strict,
     br->ofproto = ofproto_create(name, br->dpif);
     ofproto_set_flow_removed_cb(br->ofproto, bridge_flow_removed, br);
     ofproto_set_wakeup_cb(br->ofproto, bridge_wakeup, set);
+    ofproto_set_packet_in_cb(br->ofproto, bridge_packet_in, br);
 
     err = dpif_port_add(br->dpif, name, set->internal_type, NULL, &local,
                         &perr);
@@ -617,6 +678,35 @@ out:
     return err;
 }
 
+int
+bridge_group_mod(struct bridge *br, const struct ofp_group_mod *gm,
+                 char **errp)
+{
+    struct db_flows blobs;
+    int err;
+
+    db_flows_init(&blobs);
+    err = encode_gm(br->name, gm, &blobs, errp);
+    if (err) {
+        goto out;
+    }
+    err = ofproto_group_mod(br->ofproto, gm, errp);
+    if (err) {
+        goto out;
+    }
+    char *dberr = NULL;
+    err = db_add_flows(br->set->db, br->name, &blobs, &dberr);
+    if (err) {
+        *errp = xasprintf("group change applied but not saved: %s",
+                          dberr ? dberr : ts_strerror(err));
+        free(dberr);
+        TS_ERR("bridge %s: %s", br->name, *errp);
+    }
+out:
+    db_flows_release(&blobs);
+    return err;
+}
+
 /* Compaction: the bridge's current rules, replayable from the state after
  * bridge_add() (see the top of this file). */
 struct snapshot_ctx {
@@ -651,6 +741,19 @@ snapshot_rule(void *ctx_, const struct ofp_flow_stats *fs)
     ofp_flow_mod_release(&fm);
 }
 
+static void
+snapshot_group(void *ctx_, const struct ofp_group_mod *desc,
+               const struct ofp_group_stats *stats )
+{
+    struct snapshot_ctx *ctx = ctx_;
+    struct ofp_group_mod gm = *desc;
+
+    if (!ctx->err) {
+        gm.command = OFPGC_ADD;
+        ctx->err = encode_gm(ctx->bridge, &gm, ctx->out, NULL);
+    }
+}
+
 static int
 bridge_snapshot(void *set_, const char *name, struct db_flows *out)
 {
@@ -668,6 +771,9 @@ bridge_snapshot(void *set_, const char *name, struct db_flows *out)
     ctx.err = encode_fm(name, &del, out, NULL);
     ofp_flow_mod_release(&del);
     if (!ctx.err) {
+        ofproto_dump_groups(br->ofproto, OFPG_ALL, snapshot_group, &ctx);
+    }
+    if (!ctx.err) {
         ofproto_dump_flows(br->ofproto, NULL, OFP_TABLE_ALL, false,
                            snapshot_rule, &ctx);
     }
@@ -680,8 +786,13 @@ bridge_snapshot(void *set_, const char *name, struct db_flows *out)
 static int
 replay_chunk(struct bridge *br, struct ofp_flow_mod **fms, size_t n)
 {
-    struct ofp_flow_mod *arr = xcalloc(n, sizeof *arr);
+    struct ofp_flow_mod *arr;
     char *err = NULL;
+
+    if (!n) {
+        return 0;
+    }
+    arr = xcalloc(n, sizeof *arr);
 
     for (size_t i = 0; i < n; i++) {
         arr[i] = *fms[i];       /* shallow: ownership stays with fms[] */
@@ -710,13 +821,28 @@ replay_flows(struct bridge *br, const struct db_flows *flows, char **errp)
     int err = 0;
 
     while (db_flows_next(flows, &ofs, &blob, &len)) {
+        struct ofp_group_mod *gm;
         char *derr = NULL;
-        err = decode_fm(blob, len, &fms[n], &derr);
+        err = decode_blob(blob, len, &fms[n], &gm, &derr);
         if (err) {
             *errp = xasprintf("%s: bridge '%s': %s",
                               db_path(br->set->db), br->name, derr);
             free(derr);
             goto out;
+        }
+        if (gm) {
+            /* Keep the order: the flow mods before it go first. */
+            replay_chunk(br, fms, n);
+            while (n) {
+                fm_free(fms[--n]);
+            }
+            if (ofproto_group_mod(br->ofproto, gm, &derr)) {
+                TS_WARN("bridge %s: stored group change not replayed: %s",
+                        br->name, derr ? derr : "error");
+            }
+            free(derr);
+            gm_free(gm);
+            continue;
         }
         if (++n == REPLAY_CHUNK) {
             replay_chunk(br, fms, n);
@@ -725,9 +851,7 @@ replay_flows(struct bridge *br, const struct db_flows *flows, char **errp)
             }
         }
     }
-    if (n) {
-        replay_chunk(br, fms, n);
-    }
+    replay_chunk(br, fms, n);
 out:
     while (n) {
         fm_free(fms[--n]);
@@ -834,6 +958,14 @@ bridge_set_destroy(struct bridge_set *set)
     hmap_destroy(&set->bridges);
     free(set->internal_type);
     free(set);
+}
+
+void
+bridge_set_set_packet_in_cb(struct bridge_set *set, bridge_packet_in_cb *cb,
+                            void *aux)
+{
+    set->packet_in_cb = cb;
+    set->packet_in_aux = aux;
 }
 
 void

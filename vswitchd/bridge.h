@@ -37,6 +37,8 @@ struct db;
 struct ds;
 struct flow;
 struct ofp_flow_mod;
+struct ofp_group_mod;
+struct ofproto_packet_in;
 struct ofp_port_map;
 struct ofproto;
 struct smap;
@@ -67,6 +69,13 @@ long long bridge_set_run(struct bridge_set *);
 /* Called from any thread when some bridge has work for bridge_set_run(). */
 void bridge_set_set_wakeup_cb(struct bridge_set *, void (*cb)(void *aux),
                               void *aux);
+
+/* Called from bridge_set_run() (main thread) for every packet a bridge
+ * sends to the controller; 'pin' is borrowed for the call. */
+typedef void bridge_packet_in_cb(void *aux, const struct bridge *,
+                                 const struct ofproto_packet_in *pin);
+void bridge_set_set_packet_in_cb(struct bridge_set *, bridge_packet_in_cb *,
+                                 void *aux);
 
 struct bridge_set_stats {
     size_t n_bridges, n_ports, n_flows, n_megaflows;
@@ -129,5 +138,12 @@ int bridge_flow_mod(struct bridge *, const struct ofp_flow_mod *,
  * record with one fsync. */
 int bridge_flow_mod_batch(struct bridge *, const struct ofp_flow_mod *mods,
                           size_t n, char **errp);
+
+/* ---- Groups ------------------------------------------------------------- */
+
+/* Applies one group mod (see ofproto_group_mod) and stores it in the
+ * bridge's flow log, so groups are rebuilt in order with the flows. */
+int bridge_group_mod(struct bridge *, const struct ofp_group_mod *,
+                     char **errp);
 
 #endif /* vswitchd/bridge.h */

@@ -3,7 +3,19 @@
  * Each client has one ev_io watcher whose events follow its state:
  * EV_READ while it has no dump in progress, EV_WRITE while its output
  * queue is not empty.  Stopping EV_READ during a dump both keeps replies
- * in request order and bounds what one client can make us buffer. */
+ * in request order and bounds what one client can make us buffer.
+ *
+ * Group commit.  The store runs with deferred fsync (db_set_defer_sync):
+ * a change appends its journal record and is applied at once, but its
+ * reply is held in the client's 'held' buffer, not sent, while the store
+ * has unsynced records.  An ev_prepare watcher, which libev runs after
+ * every callback of a loop iteration and before it blocks again, makes
+ * one fsync for everything every client changed in that iteration and
+ * only then releases the held replies.  So an acknowledged change is
+ * still durable before its reply leaves, and N pipelined flow-mods from
+ * any number of clients cost one fsync per loop iteration instead of N.
+ * Replies held behind an unsynced change keep their order: once a
+ * client has held bytes, everything it is sent is held too. */
 #include "ctl-server.h"
 
 #include <errno.h>
@@ -25,6 +37,7 @@
 #include "log.h"
 #include "match.h"
 #include "ofp-flow.h"
+#include "ofp-group.h"
 #include "ofp-port-map.h"
 #include "ofpact.h"
 #include "ofproto.h"
@@ -39,6 +52,10 @@ TS_LOG_DEFINE(ctl_server);
  * slice is produced. */
 #define DUMP_SLICE 1000
 #define DUMP_LOW_WATER (256 * 1024)
+/* Messages handled per read callback before yielding to other clients. */
+#define MAX_MSGS_PER_CALLBACK 4096
+/* Packet-ins are dropped (counted) for a monitor whose queue is longer. */
+#define PACKET_IN_MAX_BACKLOG (1024 * 1024)
 
 struct ctl_server {
     struct ev_loop *loop;
@@ -48,7 +65,9 @@ struct ctl_server {
     ev_io accept_io;
     ev_timer run_timer;
     ev_async wakeup;
+    ev_prepare sync_prepare;    /* group commit, see the top */
     struct ts_list clients;     /* struct ctl_client */
+    uint64_t n_packet_in_sent, n_packet_in_dropped;
     size_t n_clients;
     size_t max_backlog;
     double run_interval;        /* seconds */
@@ -63,6 +82,9 @@ struct ctl_dump {
     struct ofp_flow_stats **flows;      /* DUMP_FLOWS: owned until sent */
     struct ctl_dp_flow *dp_flows;       /* DUMP_DP_FLOWS */
 };
+
+/* Flow mods one bundle may hold (bounds a client's memory use). */
+#define CTL_BUNDLE_MAX_MODS (4 * 1024 * 1024)
 
 struct ctl_bundle_state {
     struct hmap_node node;      /* in client's 'bundles', by id */
@@ -83,6 +105,11 @@ struct ctl_client {
     bool closing;               /* close once the queue drains */
     bool dead;                  /* closed: freed when its callback ends */
     char *name;
+    struct ds held;             /* replies waiting for the store's fsync */
+    uint32_t conn_flags;        /* CTL_CONN_* */
+    bool change_failed;         /* STOP_ON_ERROR: skip until a barrier */
+    char *monitor_bridge;       /* CTL_MONITOR subscription, or NULL */
+    uint32_t monitor_flags;     /* CTL_MON_* */
 };
 
 static void client_update_events(struct ctl_client *);
@@ -92,12 +119,29 @@ static void client_free(struct ctl_client *);
 
 /* ---- Sending ------------------------------------------------------------ */
 
+/* Bytes queued for 'c': in the stream and held for the fsync. */
+static size_t
+client_backlog(const struct ctl_client *c)
+{
+    return stream_tx_backlog(c->stream) + c->held.length;
+}
+
 /* Returns false if the client was closed. */
 static bool
 client_send_bytes(struct ctl_client *c, const struct ds *ds)
 {
     if (c->dead) {
         return false;
+    }
+    if (c->held.length || db_needs_sync(c->server->db)) {
+        ds_put_buffer(&c->held, ds->string, ds->length);
+        if (client_backlog(c) > c->server->max_backlog) {
+            TS_WARN("%s: output queue over %zu bytes (client not reading): "
+                    "disconnecting", c->name, c->server->max_backlog);
+            client_close(c, NULL);
+            return false;
+        }
+        return true;
     }
     int err = stream_send(c->stream, ds->string, ds->length);
     if (err) {
@@ -210,7 +254,7 @@ dump_continue(struct ctl_client *c)
 {
     struct ctl_dump *d = c->dump;
 
-    while (d && stream_tx_backlog(c->stream) < DUMP_LOW_WATER) {
+    while (d && client_backlog(c) < DUMP_LOW_WATER) {
         struct ctl_msg m;
         struct ds ds = DS_EMPTY_INITIALIZER;
         size_t end = MIN(d->n, d->next + DUMP_SLICE);
@@ -381,15 +425,79 @@ handle_del_port(struct ctl_client *c, const struct ctl_msg *m)
     send_result(c, m->xid, e, err);
 }
 
-static void
+/* Returns 0 or the error sent. */
+static int
 handle_flow_mod(struct ctl_client *c, const struct ctl_msg *m)
 {
     struct bridge *br = need_bridge(c, m->xid, m->flow_mod.bridge);
     char *err = NULL;
 
-    if (br) {
-        int e = bridge_flow_mod(br, m->flow_mod.fm, &err);
-        send_result(c, m->xid, e, err);
+    if (!br) {
+        return -TS_ERR_NO_BRIDGE;
+    }
+    int e = bridge_flow_mod(br, m->flow_mod.fm, &err);
+    send_result(c, m->xid, e, err);
+    return e;
+}
+
+static int
+handle_group_mod(struct ctl_client *c, const struct ctl_msg *m)
+{
+    struct bridge *br = need_bridge(c, m->xid, m->group_mod.bridge);
+    char *err = NULL;
+
+    if (!br) {
+        return -TS_ERR_NO_BRIDGE;
+    }
+    int e = bridge_group_mod(br, m->group_mod.gm, &err);
+    send_result(c, m->xid, e, err);
+    return e;
+}
+
+static void
+handle_monitor(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_monitor *r = &m->monitor;
+
+    if (r->flags && !need_bridge(c, m->xid, r->bridge)) {
+        return;
+    }
+    free(c->monitor_bridge);
+    c->monitor_bridge = r->flags ? xstrdup(r->bridge) : NULL;
+    c->monitor_flags = r->flags;
+    send_ok(c, m->xid);
+}
+
+/* Delivers a packet-in of bridge 'br' to every client that monitors it. */
+static void
+server_packet_in(void *s_, const struct bridge *br,
+                 const struct ofproto_packet_in *pin)
+{
+    struct ctl_server *s = s_;
+    struct ctl_client *c;
+
+    TS_LIST_FOR_EACH (c, node, &s->clients) {
+        if (c->dead || !(c->monitor_flags & CTL_MON_PACKET_IN)
+            || strcmp(c->monitor_bridge, bridge_name(br))) {
+            continue;
+        }
+        if (client_backlog(c) > PACKET_IN_MAX_BACKLOG) {
+            s->n_packet_in_dropped++;
+            continue;
+        }
+        struct ctl_msg m;
+        ctl_msg_init(&m, CTL_PACKET_IN, 0);
+        m.packet_in.bridge = xstrdup(bridge_name(br));
+        m.packet_in.reason = pin->reason;
+        m.packet_in.table_id = pin->table_id;
+        m.packet_in.in_port = pin->in_port;
+        m.packet_in.cookie = pin->cookie;
+        m.packet_in.total_len = pin->total_len;
+        /* Leave room for the fixed fields in one message. */
+        m.packet_in.packet_len = MIN(pin->len, CTL_MAX_MSG_LEN - 1024);
+        m.packet_in.packet = xmemdup(pin->packet, m.packet_in.packet_len);
+        client_send(c, &m);
+        s->n_packet_in_sent++;
     }
 }
 
@@ -443,6 +551,12 @@ handle_bundle(struct ctl_client *c, struct ctl_msg *m)
         return;
     }
     if (m->type == CTL_BUNDLE_ADD) {
+        if (b->n >= CTL_BUNDLE_MAX_MODS) {
+            send_error(c, m->xid, CTL_ET_BUNDLE_FAILED, E2BIG,
+                       "bundle %u has too many flow mods (limit %d)", r->id,
+                       CTL_BUNDLE_MAX_MODS);
+            return;
+        }
         if (!r->fm) {
             send_error(c, m->xid, CTL_ET_BAD_REQUEST, TS_ERR_PROTO,
                        "bundle add without a flow mod");
@@ -571,6 +685,11 @@ handle_status(struct ctl_client *c, const struct ctl_msg *m)
     KV("megaflows", "%zu", bs.n_megaflows);
     KV("memory_rss_kb", "%llu", rss_kb());
     KV("clients", "%zu", s->n_clients);
+    KV("db_syncs", "%llu", (unsigned long long) ds.n_syncs);
+    KV("db_commits", "%llu", (unsigned long long) ds.n_commits);
+    KV("packet_in_sent", "%llu", (unsigned long long) s->n_packet_in_sent);
+    KV("packet_in_dropped", "%llu",
+       (unsigned long long) s->n_packet_in_dropped);
     smap_replace(&reply.kv, "db", db_path(s->db));
     KV("db_bytes", "%llu", (unsigned long long) ds.file_size);
     KV("db_records", "%llu", (unsigned long long) ds.n_records);
@@ -744,6 +863,62 @@ handle_dump_flows(struct ctl_client *c, const struct ctl_msg *m,
 }
 
 static void
+aggregate_flow(void *a_, const struct ofp_flow_stats *fs)
+{
+    struct ctl_aggregate *a = a_;
+
+    a->packet_count += fs->n_packets;
+    a->byte_count += fs->n_bytes;
+    a->flow_count++;
+}
+
+static void
+handle_aggregate(struct ctl_client *c, const struct ctl_msg *m,
+                 struct bridge *br)
+{
+    const struct ctl_dump_flows_request *r = &m->mp_request.dump_flows;
+    const struct ofp_flow_mod *f = r->filter;
+    struct ctl_aggregate a = { 0, 0, 0 };
+    struct ofproto_flow_filter filter = OFPROTO_FLOW_FILTER_ALL;
+    struct ctl_msg reply;
+
+    if (f) {
+        filter.match = &f->match;
+        filter.table_id = f->table_id;
+        filter.strict = (r->flags & CTL_DF_STRICT) != 0;
+        filter.priority = f->priority;
+        filter.cookie = f->cookie;
+        filter.cookie_mask = f->cookie_mask;
+        filter.out_port = f->out_port;
+    }
+    ofproto_dump_flows_filtered(bridge_ofproto(br), &filter, aggregate_flow,
+                                &a);
+    ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_AGGREGATE);
+    ctl_mp_reply_add_aggregate(&reply, &a);
+    client_send(c, &reply);
+}
+
+static void
+collect_group(void *reply_, const struct ofp_group_mod *desc,
+              const struct ofp_group_stats *st)
+{
+    ctl_mp_reply_add_group(reply_, desc, st->ref_count, st->packet_count,
+                           st->byte_count, st->duration_msec, st->buckets);
+}
+
+static void
+handle_dump_groups(struct ctl_client *c, const struct ctl_msg *m,
+                   struct bridge *br)
+{
+    struct ctl_msg reply;
+
+    ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_DUMP_GROUPS);
+    ofproto_dump_groups(bridge_ofproto(br), m->mp_request.group_id,
+                        collect_group, &reply);
+    client_send(c, &reply);
+}
+
+static void
 handle_dump_dp_flows(struct ctl_client *c, const struct ctl_msg *m,
                      struct bridge *br)
 {
@@ -781,22 +956,16 @@ handle_trace(struct ctl_client *c, const struct ctl_msg *m,
         }
         flow = match.flow;
     } else if (r->packet) {
-        struct dp_packet *pkt = dp_packet_clone_data(r->packet,
-                                                     r->packet_len);
-        int err = flow_extract(pkt, &flow);
-        dp_packet_delete(pkt);
-        if (err) {
-            send_error(c, m->xid, CTL_ET_FAILED, err,
-                       "cannot parse packet: %s", ts_strerror(err));
-            return;
-        }
-        flow.in_port = r->in_port;
+        ofproto_trace_packet(bridge_ofproto(br), r->in_port, r->packet,
+                             r->packet_len, &out);
+        goto reply;
     } else {
         send_error(c, m->xid, CTL_ET_BAD_REQUEST, TS_ERR_PROTO,
                    "trace needs a flow or a packet");
         return;
     }
     ofproto_trace(bridge_ofproto(br), &flow, &out);
+reply:
     ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_TRACE);
     ctl_mp_reply_add_text(&reply, ds_cstr(&out));
     ds_destroy(&out);
@@ -832,6 +1001,12 @@ handle_multipart(struct ctl_client *c, const struct ctl_msg *m)
     case CTL_MP_DUMP_DP_FLOWS:
         handle_dump_dp_flows(c, m, br);
         break;
+    case CTL_MP_AGGREGATE:
+        handle_aggregate(c, m, br);
+        break;
+    case CTL_MP_DUMP_GROUPS:
+        handle_dump_groups(c, m, br);
+        break;
     case CTL_MP_TRACE:
         handle_trace(c, m, br);
         break;
@@ -845,11 +1020,24 @@ handle_multipart(struct ctl_client *c, const struct ctl_msg *m)
 
 /* Dispatches one decoded message; 'm' may be modified (ownership moves
  * out of it).  Flat by design: one case per message type. */
+static bool
+is_change_request(int type)
+{
+    return (type == CTL_FLOW_MOD || type == CTL_GROUP_MOD
+            || type == CTL_BUNDLE_OPEN || type == CTL_BUNDLE_ADD
+            || type == CTL_BUNDLE_COMMIT || type == CTL_BUNDLE_DISCARD);
+}
+
 static void
 dispatch(struct ctl_client *c, struct ctl_msg *m)
 {
     struct ctl_msg reply;
 
+    if (c->change_failed && is_change_request(m->type)) {
+        send_error(c, m->xid, CTL_ET_FAILED, ECANCELED,
+                   "skipped after an earlier error");
+        return;
+    }
     switch ((enum ctl_type) m->type) {
     case CTL_HELLO:
         if (ctl_hello_negotiate(m) < 0) {
@@ -868,7 +1056,9 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
     case CTL_ECHO_REPLY:
         break;
     case CTL_BARRIER_REQUEST:
-        /* Every earlier request is complete (and durable) already. */
+        /* Every earlier request is complete already, and durable by the
+         * time this reply leaves (held replies keep their order). */
+        c->change_failed = false;
         ctl_msg_init(&reply, CTL_BARRIER_REPLY, m->xid);
         client_send(c, &reply);
         break;
@@ -885,7 +1075,24 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
         handle_del_port(c, m);
         break;
     case CTL_FLOW_MOD:
-        handle_flow_mod(c, m);
+        if (handle_flow_mod(c, m)
+            && (c->conn_flags & CTL_CONN_STOP_ON_ERROR)) {
+            c->change_failed = true;
+        }
+        break;
+    case CTL_GROUP_MOD:
+        if (handle_group_mod(c, m)
+            && (c->conn_flags & CTL_CONN_STOP_ON_ERROR)) {
+            c->change_failed = true;
+        }
+        break;
+    case CTL_SET_CONN_FLAGS:
+        c->conn_flags = m->conn_flags;
+        c->change_failed = false;
+        send_ok(c, m->xid);
+        break;
+    case CTL_MONITOR:
+        handle_monitor(c, m);
         break;
     case CTL_BUNDLE_OPEN:
     case CTL_BUNDLE_ADD:
@@ -909,6 +1116,7 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
     case CTL_OK:
     case CTL_BARRIER_REPLY:
     case CTL_MULTIPART_REPLY:
+    case CTL_PACKET_IN:
     case CTL_LOG_LEVEL_REPLY:
     case CTL_STATUS_REPLY:
     default:
@@ -976,6 +1184,8 @@ client_free(struct ctl_client *c)
     hmap_destroy(&c->bundles);
     dump_free(c->dump);
     stream_close(c->stream);
+    ds_destroy(&c->held);
+    free(c->monitor_bridge);
     free(c->name);
     free(c);
 }
@@ -985,9 +1195,15 @@ client_free(struct ctl_client *c)
 static void
 client_process(struct ctl_client *c)
 {
-    while (!c->dump && !c->closing && !c->dead) {
+    for (int n = 0; !c->dump && !c->closing && !c->dead; n++) {
         const uint8_t *frame;
         size_t len;
+        if (n == MAX_MSGS_PER_CALLBACK) {
+            /* Frames may remain buffered, where libev cannot see them:
+             * come back after the other clients' turn. */
+            ev_feed_event(c->server->loop, &c->io, EV_READ);
+            break;
+        }
         int err = stream_recv_frame(c->stream, &frame, &len);
 
         if (err == -EAGAIN) {
@@ -1071,6 +1287,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         c->stream = stream;
         c->name = xasprintf("client %u", ++serial);
         hmap_init(&c->bundles);
+        ds_init(&c->held);
         ev_io_init(&c->io, client_io_cb, stream_fd(stream), 0);
         c->io.data = c;
         ts_list_push_back(&s->clients, &c->node);
@@ -1089,12 +1306,71 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
 }
 
+/* ---- Group commit ------------------------------------------------------- */
+
+/* Frees clients closed outside their own I/O callback. */
+static void
+reap_clients(struct ctl_server *s)
+{
+    struct ctl_client *c;
+
+    TS_LIST_FOR_EACH_SAFE (c, node, &s->clients) {
+        if (c->dead) {
+            client_free(c);
+        }
+    }
+}
+
+/* Runs once per loop iteration, after every callback: one fsync for all
+ * the changes of the iteration, then the held replies go out. */
+static void
+sync_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    struct ctl_server *s = w->data;
+    struct ctl_client *c;
+    char *err = NULL;
+    bool synced = !db_sync(s->db, &err);
+
+    if (!synced) {
+        /* The changes are applied but not known to be durable: no client
+         * may see them acknowledged.  Drop the connections that hold
+         * acknowledgements; their clients see an error. */
+        TS_ERR("%s; disconnecting clients with unacknowledged changes",
+               err);
+        free(err);
+    }
+    TS_LIST_FOR_EACH (c, node, &s->clients) {
+        if (c->dead || !c->held.length) {
+            continue;
+        }
+        if (!synced) {
+            client_close(c, "store not durable");
+            continue;
+        }
+        int e = stream_send(c->stream, c->held.string, c->held.length);
+        ds_clear(&c->held);
+        if (e) {
+            client_close(c, ts_strerror(e));
+            continue;
+        }
+        if (c->dump) {
+            dump_continue(c);
+        }
+        if (!c->dead) {
+            client_update_events(c);
+        }
+    }
+    reap_clients(s);
+}
+
 /* ---- Periodic work ------------------------------------------------------ */
 
 static void
 run_bridges(struct ctl_server *s)
 {
     long long next = bridge_set_run(s->bridges);
+
+    reap_clients(s);
     double after = (next - time_msec()) / 1000.0;
 
     /* Never spin: at least 10 ms, at most the configured interval. */
@@ -1159,6 +1435,11 @@ ctl_server_create(struct ev_loop *loop, struct bridge_set *bridges,
     s->wakeup.data = s;
     ev_async_start(loop, &s->wakeup);
     bridge_set_set_wakeup_cb(bridges, wakeup_from_worker, s);
+    bridge_set_set_packet_in_cb(bridges, server_packet_in, s);
+    ev_prepare_init(&s->sync_prepare, sync_prepare_cb);
+    s->sync_prepare.data = s;
+    ev_prepare_start(loop, &s->sync_prepare);
+    db_set_defer_sync(db, true);
     TS_INFO("listening on %s", stream_listener_name(s->listener));
     *serverp = s;
     return 0;
@@ -1173,6 +1454,11 @@ ctl_server_destroy(struct ctl_server *s)
         return;
     }
     bridge_set_set_wakeup_cb(s->bridges, NULL, NULL);
+    bridge_set_set_packet_in_cb(s->bridges, NULL, NULL);
+    ev_prepare_stop(s->loop, &s->sync_prepare);
+    /* Whatever is still unsynced becomes durable; no reply is sent. */
+    db_sync(s->db, NULL);
+    db_set_defer_sync(s->db, false);
     TS_LIST_FOR_EACH_SAFE (c, node, &s->clients) {
         client_free(c);
     }

@@ -60,9 +60,12 @@ struct db {
     uint64_t n_commits;
     uint64_t n_compactions;
     uint64_t n_truncated;
+    uint64_t n_syncs;           /* fdatasync calls by db_sync() */
     size_t autocompact_min;
     db_snapshot_cb *snapshot_cb;
     void *snapshot_aux;
+    bool defer_sync;            /* commits skip fdatasync (db_sync does) */
+    bool unsynced;              /* records written since the last sync */
 };
 
 /* ---- CRC32C ---------------------------------------------------------- */
@@ -958,6 +961,37 @@ db_set_autocompact(struct db *db, size_t min_bytes)
 
 /* ---- Appending ---------------------------------------------------------- */
 
+void
+db_set_defer_sync(struct db *db, bool defer)
+{
+    db->defer_sync = defer;
+}
+
+bool
+db_needs_sync(const struct db *db)
+{
+    return db->unsynced;
+}
+
+int
+db_sync(struct db *db, char **errp)
+{
+    if (!db->unsynced) {
+        return 0;
+    }
+    if (fdatasync(db->fd) < 0) {
+        int err = -errno;
+        if (errp) {
+            *errp = xasprintf("%s: cannot sync: %s", db->path,
+                              ts_strerror(err));
+        }
+        return err;
+    }
+    db->unsynced = false;
+    db->n_syncs++;
+    return 0;
+}
+
 /* Appends one record and makes it durable, then applies it to memory.
  * If the write fails part-way, the file is cut back to its old size so
  * that a later append does not follow garbage. */
@@ -979,7 +1013,7 @@ commit(struct db *db, int type, const struct db_buf *body, char **errp)
     if (!err) {
         err = write_all(db->fd, body->data, body->size);
     }
-    if (!err && fdatasync(db->fd) < 0) {
+    if (!err && !db->defer_sync && fdatasync(db->fd) < 0) {
         err = -errno;
     }
     if (err) {
@@ -998,6 +1032,7 @@ commit(struct db *db, int type, const struct db_buf *body, char **errp)
     db->file_size += sizeof hdr + body->size;
     db->n_records++;
     db->n_commits++;
+    db->unsynced = db->defer_sync;
 
     if (db->autocompact_min
         && db->file_size > MAX(db->autocompact_min, 4 * db->base_size)) {
@@ -1329,6 +1364,7 @@ db_compact(struct db *db, char **errp)
     }
     close(db->fd);
     db->fd = fd;
+    db->unsynced = false;       /* the new file was synced whole */
     db->file_size = db->base_size = w.size;
     db->n_records = w.n_records;
     db->n_compactions++;
@@ -1400,4 +1436,5 @@ db_get_stats(const struct db *db, struct db_stats *s)
     s->n_commits = db->n_commits;
     s->n_compactions = db->n_compactions;
     s->n_truncated = db->n_truncated;
+    s->n_syncs = db->n_syncs;
 }

@@ -12,6 +12,12 @@
  * change that kill -9 or power loss could take away.  A bundle of many
  * flow mods is one record and one fsync (db_add_flows).
  *
+ * Group commit: after db_set_defer_sync(db, true), mutations append their
+ * record and change memory but skip the fsync; the caller must call
+ * db_sync() before it acknowledges any of them.  The control server does
+ * so once per event-loop iteration for every change of every client
+ * (ctl-server.c), so the contract above still holds for what clients see.
+ *
  * Loading: db_open() replays the file.  A torn last record (the file ends
  * inside it: a crash mid-append, never acknowledged) is cut off with a
  * warning.  Any other damage (bad checksum, bad header, a record that
@@ -130,6 +136,15 @@ int db_set_kv(struct db *, const char *key, const char *value,
               char **errp);
 int db_del_kv(struct db *, const char *key, char **errp);
 
+/* Group commit (see the top).  db_sync() fsyncs the records appended
+ * since the last sync, if any; returns 0 or a negative errno ('*errp'
+ * gets a message).  On failure the records stay appended and applied in
+ * memory but are not known to be durable: the caller must not
+ * acknowledge them. */
+void db_set_defer_sync(struct db *, bool defer);
+bool db_needs_sync(const struct db *);
+int db_sync(struct db *, char **errp);
+
 /* Statistics for 'status' and tests. */
 struct db_stats {
     uint64_t file_size;         /* bytes */
@@ -137,6 +152,7 @@ struct db_stats {
     uint64_t n_commits;         /* appended since open */
     uint64_t n_compactions;
     uint64_t n_truncated;       /* torn tails cut off at open (0 or 1) */
+    uint64_t n_syncs;           /* db_sync() calls that fsynced */
 };
 void db_get_stats(const struct db *, struct db_stats *);
 

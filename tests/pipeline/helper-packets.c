@@ -224,3 +224,159 @@ pkt_drain(struct dpif *dpif, uint32_t port)
     }
     return n;
 }
+
+/* ---- Checksums and VLAN tags -------------------------------------------- */
+
+size_t
+pkt_l3_ofs(const uint8_t *buf, size_t len)
+{
+    size_t ofs = 12;
+
+    while (ofs + 4 <= len
+           && ((buf[ofs] == 0x81 && buf[ofs + 1] == 0x00)
+               || (buf[ofs] == 0x88 && buf[ofs + 1] == 0xa8))) {
+        ofs += 4;
+    }
+    return ofs + 2;
+}
+
+static uint32_t
+sum16(const uint8_t *p, size_t n, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        sum += (uint32_t) (p[i] << 8 | p[i + 1]);
+    }
+    if (n & 1) {
+        sum += (uint32_t) p[n - 1] << 8;
+    }
+    return sum;
+}
+
+static uint16_t
+fold(uint32_t sum)
+{
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return (uint16_t) ~sum;
+}
+
+/* Computes the L4 checksum (network order) with the field zeroed. */
+static uint16_t
+l4_csum(const uint8_t *ip, const uint8_t *l4, size_t l4_len, size_t csum_ofs)
+{
+    uint8_t tmp[PKT_MAX];
+    uint32_t sum = 0;
+
+    memcpy(tmp, l4, l4_len);
+    tmp[csum_ofs] = tmp[csum_ofs + 1] = 0;
+    if (ip[9] != IPPROTO_ICMP) {
+        sum = sum16(ip + 12, 8, 0);
+        sum += ip[9];
+        sum += (uint32_t) l4_len;
+    }
+    sum = sum16(tmp, l4_len, sum);
+    return fold(sum);
+}
+
+static bool
+pkt_ipv4(const uint8_t *buf, size_t len, size_t *l3, size_t *l4,
+         size_t *l4_len, size_t *csum_ofs)
+{
+    size_t ofs = pkt_l3_ofs(buf, len), ihl, tot;
+
+    if (ofs + 20 > len || buf[ofs - 2] != 0x08 || buf[ofs - 1] != 0x00) {
+        return false;
+    }
+    ihl = (size_t) (buf[ofs] & 0xf) * 4;
+    tot = (size_t) buf[ofs + 2] << 8 | buf[ofs + 3];
+    if (ihl < 20 || ofs + tot > len || tot < ihl) {
+        return false;
+    }
+    *l3 = ofs;
+    *l4 = ofs + ihl;
+    *l4_len = tot - ihl;
+    switch (buf[ofs + 9]) {
+    case IPPROTO_TCP: *csum_ofs = 16; break;
+    case IPPROTO_UDP: *csum_ofs = 6; break;
+    case IPPROTO_ICMP: *csum_ofs = 2; break;
+    default: *csum_ofs = SIZE_MAX; break;
+    }
+    if (*csum_ofs != SIZE_MAX && *csum_ofs + 2 > *l4_len) {
+        *csum_ofs = SIZE_MAX;
+    }
+    return true;
+}
+
+void
+pkt_fix_csums(uint8_t *buf, size_t len)
+{
+    size_t l3, l4, l4_len, cofs;
+    uint16_t c;
+
+    if (!pkt_ipv4(buf, len, &l3, &l4, &l4_len, &cofs)) {
+        return;
+    }
+    buf[l3 + 10] = buf[l3 + 11] = 0;
+    c = fold(sum16(buf + l3, l4 - l3, 0));
+    buf[l3 + 10] = c >> 8;
+    buf[l3 + 11] = c & 0xff;
+    if (cofs != SIZE_MAX) {
+        c = l4_csum(buf + l3, buf + l4, l4_len, cofs);
+        if (buf[l3 + 9] == IPPROTO_UDP && !c) {
+            c = 0xffff;
+        }
+        buf[l4 + cofs] = c >> 8;
+        buf[l4 + cofs + 1] = c & 0xff;
+    }
+}
+
+bool
+pkt_csums_ok(const uint8_t *buf, size_t len)
+{
+    size_t l3, l4, l4_len, cofs;
+    uint16_t c, have;
+
+    if (!pkt_ipv4(buf, len, &l3, &l4, &l4_len, &cofs)) {
+        return true;
+    }
+    if (fold(sum16(buf + l3, l4 - l3, 0)) != 0) {
+        return false;
+    }
+    if (cofs == SIZE_MAX) {
+        return true;
+    }
+    have = (uint16_t) (buf[l4 + cofs] << 8 | buf[l4 + cofs + 1]);
+    if (buf[l3 + 9] == IPPROTO_UDP && !have) {
+        return true;
+    }
+    c = l4_csum(buf + l3, buf + l4, l4_len, cofs);
+    if (buf[l3 + 9] == IPPROTO_UDP && !c) {
+        c = 0xffff;
+    }
+    return c == have;
+}
+
+size_t
+pkt_push_vlan(uint8_t *buf, size_t len, uint16_t tpid, uint16_t tci)
+{
+    if (len + 4 > PKT_MAX || len < 12) {
+        return len;
+    }
+    memmove(buf + 16, buf + 12, len - 12);
+    buf[12] = tpid >> 8;
+    buf[13] = tpid & 0xff;
+    buf[14] = tci >> 8;
+    buf[15] = tci & 0xff;
+    return len + 4;
+}
+
+size_t
+pkt_pop_vlan(uint8_t *buf, size_t len)
+{
+    if (len < 18) {
+        return len;
+    }
+    memmove(buf + 12, buf + 16, len - 16);
+    return len - 4;
+}

@@ -7,6 +7,7 @@
 #ifndef TS_TEST_HELPER_PACKETS_H
 #define TS_TEST_HELPER_PACKETS_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "packets.h"
@@ -38,6 +39,20 @@ size_t pkt_tcp4(uint8_t *buf, struct eth_addr dst, struct eth_addr src,
  * requests. */
 size_t pkt_arp(uint8_t *buf, uint16_t op, struct eth_addr sha, uint32_t spa,
                struct eth_addr tha, uint32_t tpa);
+
+/* Checksums by full recomputation, for Ethernet (optionally with one or
+ * two VLAN tags) + IPv4 + TCP/UDP/ICMP frames; other frames are left
+ * alone / reported fine.  pkt_fix_csums() fills the IPv4 header checksum
+ * and the L4 checksum (UDP too: a zero UDP checksum becomes a real one).
+ * pkt_csums_ok() verifies them (a zero UDP checksum counts as "none"). */
+void pkt_fix_csums(uint8_t *buf, size_t len);
+bool pkt_csums_ok(const uint8_t *buf, size_t len);
+/* Inserts an 802.1Q-style tag (tpid, tci host order) after the MAC
+ * addresses / removes the outer tag.  Return the new length. */
+size_t pkt_push_vlan(uint8_t *buf, size_t len, uint16_t tpid, uint16_t tci);
+size_t pkt_pop_vlan(uint8_t *buf, size_t len);
+/* Offset of the L3 header (after any VLAN tags). */
+size_t pkt_l3_ofs(const uint8_t *buf, size_t len);
 
 /* Injects 'len' bytes on 'port'; asserts success (Criterion). */
 void pkt_inject(struct dpif *, uint32_t port, const void *frame, size_t len);
