@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -863,6 +864,10 @@ dp_worker_create(struct dpif *dpif, int id)
         goto error;
     }
     w->started = true;
+    /* "pmd" like OVS's datapath threads, so top -H and perf name them. */
+    char tname[16];
+    snprintf(tname, sizeof tname, "pmd-%.8s-%d", dpif->name, id);
+    pthread_setname_np(w->thread, tname);
     return w;
 
 error:

@@ -45,6 +45,7 @@ static pthread_mutex_t log_rl_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct log_module *log_modules;
 static unsigned int log_seqno;
 static bool log_to_stderr = true;
+static enum log_level stderr_max_level = LOG_DBG;
 static bool log_to_syslog;
 static int log_fd = -1;
 static char *log_file_name;
@@ -307,7 +308,7 @@ log_msg(const struct log_module *m, enum log_level level,
         memcpy(line, line_head, head);
         memcpy(line + head, msg, len);
         line[head + len] = '\n';
-        if (log_to_stderr) {
+        if (log_to_stderr && level <= stderr_max_level) {
             log_write_all(STDERR_FILENO, line, head + len + 1);
         }
         if (log_fd >= 0) {
@@ -381,6 +382,14 @@ log_use_syslog(bool on)
         closelog();
     }
     log_to_syslog = on;
+    pthread_mutex_unlock(&log_mutex);
+}
+
+void
+log_set_stderr_level(enum log_level max)
+{
+    pthread_mutex_lock(&log_mutex);
+    stderr_max_level = max;
     pthread_mutex_unlock(&log_mutex);
 }
 

@@ -89,5 +89,8 @@ int log_open_file(const char *path);   /* also used to reopen on SIGHUP */
 int log_reopen(void);
 void log_use_syslog(bool);
 void log_use_stderr(bool);
+/* Messages above 'max' go to the file and syslog but not to stderr (a
+ * daemon with a log file keeps its terminal for warnings and errors). */
+void log_set_stderr_level(enum log_level max);
 
 #endif /* log.h */

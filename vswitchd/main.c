@@ -309,6 +309,7 @@ main(int argc, char *argv[])
         if (r) {
             ts_fatal(r, "cannot open log file '%s'", o.logfile);
         }
+        log_set_stderr_level(LOG_WARN);
     }
     if (o.detach) {
         detach(&ready_fd);

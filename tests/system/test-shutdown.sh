@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SIGTERM shuts vswitchd down cleanly: TAPs it created are removed, XDP
-# programs it attached are detached, the socket and pidfile are gone, and a restart rebuilds the same switch.
+# programs it attached are detached, the socket and pidfile are gone,
+# and a restart rebuilds the same switch.
 . "$(dirname "$0")/lib.sh"
 
 A=${P}a B=${P}b br=${P}br
