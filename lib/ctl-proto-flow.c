@@ -127,6 +127,10 @@ static bool
 value_fits(const struct mf_field *mf, const union mf_value *v)
 {
     union mf_value ones;
+
+    if (mf->n_bits == 8 * mf->n_bytes) {
+        return true;            /* every bit of the value is the field's */
+    }
     mf_all_ones(mf, &ones);
     for (unsigned int i = 0; i < mf->n_bytes; i++) {
         if (v->b[i] & ~ones.b[i]) {
@@ -134,6 +138,22 @@ value_fits(const struct mf_field *mf, const union mf_value *v)
         }
     }
     return true;
+}
+
+/* mf_is_all_ones() without building the all-ones value bit by bit for
+ * the (common) fields that use every bit of their value. */
+static bool
+is_all_ones(const struct mf_field *mf, const union mf_value *v)
+{
+    if (mf->n_bits == 8 * mf->n_bytes) {
+        for (unsigned int i = 0; i < mf->n_bytes; i++) {
+            if (v->b[i] != 0xff) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return mf_is_all_ones(mf, v);
 }
 
 /* ---- Match -------------------------------------------------------------- */
@@ -147,7 +167,7 @@ mask_is_exact(const struct mf_field *mf, const union mf_value *mask)
     struct flow_wildcards wc;
     union mf_value exact;
 
-    if (mf_is_all_ones(mf, mask)) {
+    if (is_all_ones(mf, mask)) {
         return true;
     }
     memset(&wc, 0, sizeof wc);
@@ -164,6 +184,15 @@ put_match(struct ctl_enc *e, const struct match *match)
         union mf_value value, mask;
         uint8_t wire[32];
 
+        /* Most fields are wildcarded: skip them on their raw storage. */
+        const uint8_t *st = (const uint8_t *) &match->wc.masks + mf->flow_ofs;
+        bool any = false;
+        for (unsigned int j = 0; j < mf->flow_len && !any; j++) {
+            any = st[j] != 0;
+        }
+        if (!any) {
+            continue;
+        }
         mf_get_mask(mf, &match->wc, &mask);
         if (mf_is_zero(mf, &mask)) {
             continue;
@@ -210,7 +239,7 @@ get_match_field(struct ctl_dec *d, uint16_t type, struct ctl_dec *sub,
         return ctl_dec_fail(sub, "match field '%s' has an all-zero mask",
                             mf->name);
     }
-    if (mf->maskable == MFM_NONE || mf_is_all_ones(mf, &mask)) {
+    if (mf->maskable == MFM_NONE || is_all_ones(mf, &mask)) {
         if (!mask_is_exact(mf, &mask)) {
             return ctl_dec_fail(sub, "match field '%s' cannot be masked",
                                 mf->name);

@@ -20,6 +20,10 @@
  * the same kind and xid, all but the last carrying CTL_MPF_MORE.  The
  * receiver concatenates their entries.
  *
+ * The daemon also sends CTL_PACKET_IN, with xid 0, at any time to a
+ * connection that subscribed with CTL_MONITOR: the one message that is
+ * not a reply.
+ *
  * Every other request is answered by exactly one message: its specific
  * reply (ECHO_REPLY, BARRIER_REPLY, STATUS_REPLY, LOG_LEVEL_REPLY), the
  * generic CTL_OK, or CTL_ERROR.

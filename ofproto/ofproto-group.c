@@ -138,10 +138,9 @@ group_mod_validate(const struct ofproto *p, const struct ofp_group_mod *gm,
                       b->bucket_id);
             return -ELOOP;
         }
+        /* No match to check prerequisites against (as packet-out):
+         * xlate skips a field write the packet cannot take. */
         err = ofproto_check_ofpacts(p, b->ofpacts, b->ofpacts_len, 255);
-        if (!err) {
-            err = ofpacts_check(b->ofpacts, b->ofpacts_len, NULL);
-        }
         if (err) {
             set_error(errp, "cannot add group %"PRIu32": bucket %"PRIu32
                       ": %s", gm->group_id, b->bucket_id, err);

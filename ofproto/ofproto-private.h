@@ -15,6 +15,11 @@
  *     one per rule it credits.  References are taken by workers only under
  *     the read lock on rules that are still inserted; the last one is
  *     dropped in the main thread.
+ *   - 'groups' is protected by 'rwlock' like the tables; struct group is
+ *     immutable once inserted (modify swaps in a new object) and
+ *     reference-counted like rules (megaflow cookies hold references for
+ *     the group and bucket counters).  Only the main thread changes
+ *     groups, so it may read 'groups' without the lock.
  *   - 'ml' has its own mutex.  The packet-in queue has 'pin_mutex'. */
 #ifndef TS_OFPROTO_PRIVATE_H
 #define TS_OFPROTO_PRIVATE_H 1

@@ -1,7 +1,8 @@
 /* ofproto: OpenFlow semantics for one bridge, over one dpif.
  *
  * What: an ofproto owns the bridge's OpenFlow tables (up to 255, created
- * lazily; rules kept in a priority classifier per table), the MAC learning
+ * lazily; rules kept in a priority classifier per table), its groups
+ * (all, select, indirect, fast failover), the MAC learning
  * table used by the NORMAL action, the translation (xlate) from a flow to
  * datapath actions plus the wildcard mask that makes them valid for a
  * megaflow, and the revalidation that keeps the dpif's megaflow cache

@@ -24,6 +24,7 @@ struct xlate_ctx {
     struct flow flow;           /* the packet as modified so far */
     struct flow base;           /* the key as the datapath will have it
                                  * after the actions emitted so far */
+    struct flow_wildcards written;  /* bits written since the last commit */
     struct flow_wildcards *wc;
     struct dpa_buf *odp;
     int depth;                  /* nested table lookups */
@@ -63,22 +64,45 @@ trace_note(const struct xlate_ctx *ctx, int extra, const char *fmt, ...)
 
 /* ---- Wildcards ---------------------------------------------------------- */
 
-/* ORs the bits of 'mask' (a value of field 'mf') into 'wc'. */
-static void
-wc_mask_field_masked(struct flow_wildcards *wc, const struct mf_field *mf,
-                     const union mf_value *mask)
-{
-    struct flow_wildcards tmp;
-
-    flow_wildcards_init_catchall(&tmp);
-    mf_set_mask(mf, mask, &tmp);
-    flow_wildcards_or(wc, &tmp);
-}
-
 static void
 wc_mask_field(struct flow_wildcards *wc, enum mf_field_id id)
 {
     mf_mask_field(mf_from_id(id), wc);
+}
+
+/* Records a write of the bits 'tmp' (a mask): they become exact in the
+ * megaflow (a write that happens to leave a bit unchanged emits nothing,
+ * which is right only for packets with that same bit) and part of the
+ * next commit's masks. */
+static void
+note_write(struct xlate_ctx *ctx, const struct flow_wildcards *tmp)
+{
+    flow_wildcards_or(ctx->wc, tmp);
+    flow_wildcards_or(&ctx->written, tmp);
+}
+
+/* field = (field & ~mask) | (value & mask), recorded as a write. */
+static void
+write_field_masked(struct xlate_ctx *ctx, const struct mf_field *mf,
+                   const union mf_value *value, const union mf_value *mask)
+{
+    struct flow_wildcards tmp;
+
+    mf_set_flow_value_masked(mf, value, mask, &ctx->flow);
+    flow_wildcards_init_catchall(&tmp);
+    mf_set_mask(mf, mask, &tmp);
+    note_write(ctx, &tmp);
+}
+
+static void
+write_field(struct xlate_ctx *ctx, enum mf_field_id id,
+            const union mf_value *value)
+{
+    const struct mf_field *mf = mf_from_id(id);
+    union mf_value ones;
+
+    mf_all_ones(mf, &ones);
+    write_field_masked(ctx, mf, value, &ones);
 }
 
 /* ---- Commit: working flow -> datapath actions ------------------------- */
@@ -149,6 +173,7 @@ static void
 put_set_masked(struct xlate_ctx *ctx, size_t ofs, size_t n)
 {
     const uint8_t *f = (const uint8_t *) &ctx->flow;
+    const uint8_t *w = (const uint8_t *) &ctx->written.masks;
     uint8_t *b = (uint8_t *) &ctx->base;
     struct dpa_set_masked *sm = dpa_put(ctx->odp, DPA_SET_MASKED,
                                         sizeof *sm + 2 * n);
@@ -163,26 +188,30 @@ put_set_masked(struct xlate_ctx *ctx, size_t ofs, size_t n)
     value = (uint8_t *) (sm + 1);
     mask = value + n;
     for (size_t i = 0; i < n; i++) {
-        mask[i] = f[ofs + i] ^ b[ofs + i];
+        mask[i] = w[ofs + i];
         value[i] = f[ofs + i] & mask[i];
     }
     memcpy(b + ofs, f + ofs, n);
 }
 
-/* Emits DPA_SET_MASKED for the bytes in [start, end) where the working
- * flow differs from the base; runs closer than 8 bytes share one action
- * (the mask leaves the bytes between untouched). */
+/* Emits DPA_SET_MASKED for the written bytes in [start, end), in runs of
+ * written bytes (runs closer than 8 bytes share one action; the mask
+ * leaves the bytes between untouched), skipping runs where the working
+ * flow does not differ from the base.  The mask is the written bits, so
+ * a field written whole is set whole ("set(ipv4(dst=10.0.0.9))"). */
 static void
 commit_range(struct xlate_ctx *ctx, size_t start, size_t end)
 {
     const uint8_t *f = (const uint8_t *) &ctx->flow;
     const uint8_t *b = (const uint8_t *) &ctx->base;
+    const uint8_t *w = (const uint8_t *) &ctx->written.masks;
     size_t i = start;
 
     while (i < end && !ctx->error) {
         size_t run_start, last;
+        bool differs = false;
 
-        while (i < end && f[i] == b[i]) {
+        while (i < end && !w[i]) {
             i++;
         }
         if (i == end) {
@@ -190,11 +219,14 @@ commit_range(struct xlate_ctx *ctx, size_t start, size_t end)
         }
         run_start = last = i;
         for (; i < end && i - last <= 8; i++) {
-            if (f[i] != b[i]) {
+            if (w[i]) {
                 last = i;
+                differs |= f[i] != b[i];
             }
         }
-        put_set_masked(ctx, run_start, last + 1 - run_start);
+        if (differs) {
+            put_set_masked(ctx, run_start, last + 1 - run_start);
+        }
         i = last + 1;
     }
 }
@@ -215,6 +247,7 @@ xlate_commit(struct xlate_ctx *ctx)
                  offsetof(struct flow, vlans));
     commit_range(ctx, offsetof(struct flow, ipv6_src),
                  offsetof(struct flow, pad3));
+    flow_wildcards_init_catchall(&ctx->written);
 }
 
 static void
@@ -484,14 +517,14 @@ xlate_set_field(struct xlate_ctx *ctx, const struct ofpact_set_field *sf)
                    sf->field->name);
         return;
     }
-    mf_set_flow_value_masked(sf->field, &sf->value, &sf->mask, &ctx->flow);
-    wc_mask_field_masked(ctx->wc, sf->field, &sf->mask);
+    write_field_masked(ctx, sf->field, &sf->value, &sf->mask);
 }
 
 static void
 xlate_move(struct xlate_ctx *ctx, const struct ofpact_move *m)
 {
     union mf_subvalue sv;
+    struct flow_wildcards tmp;
 
     mf_mask_prereqs(m->src.field, ctx->wc);
     mf_mask_prereqs(m->dst.field, ctx->wc);
@@ -504,7 +537,9 @@ xlate_move(struct xlate_ctx *ctx, const struct ofpact_move *m)
     mf_read_subfield(&m->src, &ctx->flow, &sv);
     mf_mask_subfield(&m->src, ctx->wc);
     mf_write_subfield(&m->dst, &sv, &ctx->flow);
-    mf_mask_subfield(&m->dst, ctx->wc);
+    flow_wildcards_init_catchall(&tmp);
+    mf_mask_subfield(&m->dst, &tmp);
+    note_write(ctx, &tmp);
 }
 
 static bool
@@ -568,25 +603,22 @@ xlate_set_ipv4(struct xlate_ctx *ctx, bool src, uint32_t ip)
     if (ctx->flow.dl_type != htons(ETH_TYPE_IP)) {
         return;
     }
-    if (src) {
-        ctx->flow.nw_src = ip;
-        ctx->wc->masks.nw_src = UINT32_MAX;
-    } else {
-        ctx->flow.nw_dst = ip;
-        ctx->wc->masks.nw_dst = UINT32_MAX;
-    }
+    union mf_value v = { .be32 = ip };
+
+    write_field(ctx, src ? MFF_NW_SRC : MFF_NW_DST, &v);
 }
 
 /* Bits 'mask' of the TOS byte become 'bits' (IPv4 and IPv6). */
 static void
-xlate_set_tos(struct xlate_ctx *ctx, uint8_t mask, uint8_t bits)
+xlate_set_tos(struct xlate_ctx *ctx, enum mf_field_id id, uint8_t value)
 {
+    union mf_value v = { .u8 = value };
+
     wc_mask_field(ctx->wc, MFF_DL_TYPE);
     if (!flow_is_ip(&ctx->flow)) {
         return;
     }
-    ctx->flow.nw_tos = (ctx->flow.nw_tos & ~mask) | (bits & mask);
-    ctx->wc->masks.nw_tos |= mask;
+    write_field(ctx, id, &v);
 }
 
 static void
@@ -596,8 +628,9 @@ xlate_set_ttl(struct xlate_ctx *ctx, uint8_t ttl)
     if (!flow_is_ip(&ctx->flow)) {
         return;
     }
-    ctx->flow.nw_ttl = ttl;
-    ctx->wc->masks.nw_ttl = UINT8_MAX;
+    union mf_value v = { .u8 = ttl };
+
+    write_field(ctx, MFF_NW_TTL, &v);
 }
 
 /* mod_tp_src/dst: TCP, UDP and SCTP, not in later fragments. */
@@ -617,13 +650,9 @@ xlate_set_l4_port(struct xlate_ctx *ctx, bool src, uint16_t port)
         || f->nw_frag & FLOW_NW_FRAG_LATER) {
         return;
     }
-    if (src) {
-        f->tp_src = htons(port);
-        ctx->wc->masks.tp_src = UINT16_MAX;
-    } else {
-        f->tp_dst = htons(port);
-        ctx->wc->masks.tp_dst = UINT16_MAX;
-    }
+    union mf_value v = { .be16 = htons(port) };
+
+    write_field(ctx, src ? MFF_TP_SRC : MFF_TP_DST, &v);
 }
 
 /* dec_ttl: returns false if the packet must go no further in this action
@@ -641,7 +670,9 @@ xlate_dec_ttl(struct xlate_ctx *ctx)
     }
     ctx->wc->masks.nw_ttl = UINT8_MAX;
     if (f->nw_ttl > 1) {
-        f->nw_ttl--;
+        union mf_value v = { .u8 = f->nw_ttl - 1 };
+
+        write_field(ctx, MFF_NW_TTL, &v);
         return true;
     }
     trace_note(ctx, 1, ">> TTL %u: packet dropped (no controller asked "
@@ -674,6 +705,7 @@ dpa_list_modifies(const uint8_t *data, size_t size)
 struct xlate_clone_state {
     struct flow flow;
     struct flow base;
+    struct flow_wildcards written;
     size_t ofs;
 };
 
@@ -686,8 +718,15 @@ xlate_clone_start(struct xlate_ctx *ctx, struct xlate_clone_state *st)
         ctx->error = -ELOOP;
         return false;
     }
+    /* Changes made before the clone are shared by the clone and what
+     * follows it: commit them once, outside. */
+    xlate_commit(ctx);
+    if (ctx->error) {
+        return false;
+    }
     st->flow = ctx->flow;
     st->base = ctx->base;
+    st->written = ctx->written;
     st->ofs = dpa_start_nested(ctx->odp, DPA_CLONE);
     if (ctx->odp->overflow) {
         ctx->error = -ENOSPC;
@@ -708,6 +747,7 @@ xlate_clone_end(struct xlate_ctx *ctx, struct xlate_clone_state *st)
     ctx->clone_depth--;
     ctx->flow = st->flow;
     ctx->base = st->base;
+    ctx->written = st->written;
     if (ctx->error) {
         return;
     }
@@ -1035,23 +1075,23 @@ xlate_ofpacts(struct xlate_ctx *ctx, const struct ofpact *ofpacts,
             break;
         }
         case OFPACT_SET_ETH_SRC:
-            ctx->flow.dl_src = ofpact_get_SET_ETH_SRC(a)->mac;
-            memset(&ctx->wc->masks.dl_src, 0xff, sizeof ctx->flow.dl_src);
+        case OFPACT_SET_ETH_DST: {
+            union mf_value v = { .mac = ofpact_get_SET_ETH_SRC(a)->mac };
+
+            write_field(ctx, a->type == OFPACT_SET_ETH_SRC ? MFF_DL_SRC
+                                                           : MFF_DL_DST, &v);
             break;
-        case OFPACT_SET_ETH_DST:
-            ctx->flow.dl_dst = ofpact_get_SET_ETH_DST(a)->mac;
-            memset(&ctx->wc->masks.dl_dst, 0xff, sizeof ctx->flow.dl_dst);
-            break;
+        }
         case OFPACT_SET_IPV4_SRC:
         case OFPACT_SET_IPV4_DST:
             xlate_set_ipv4(ctx, a->type == OFPACT_SET_IPV4_SRC,
                            ofpact_get_SET_IPV4_SRC(a)->ipv4);
             break;
         case OFPACT_SET_IP_DSCP:
-            xlate_set_tos(ctx, IP_DSCP_MASK, ofpact_get_SET_IP_DSCP(a)->dscp);
+            xlate_set_tos(ctx, MFF_NW_TOS, ofpact_get_SET_IP_DSCP(a)->dscp);
             break;
         case OFPACT_SET_IP_ECN:
-            xlate_set_tos(ctx, IP_ECN_MASK, ofpact_get_SET_IP_ECN(a)->ecn);
+            xlate_set_tos(ctx, MFF_NW_ECN, ofpact_get_SET_IP_ECN(a)->ecn);
             break;
         case OFPACT_SET_IP_TTL:
             xlate_set_ttl(ctx, ofpact_get_SET_IP_TTL(a)->ttl);
@@ -1102,6 +1142,7 @@ xlate_actions(const struct xlate_in *xin, struct xlate_out *xout)
         .odp = xout->odp,
     };
 
+    flow_wildcards_init_catchall(&ctx.written);
     xout->n_rules = 0;
     xout->n_groups = 0;
     xout->too_many_rules = false;
@@ -1124,6 +1165,10 @@ xlate_actions(const struct xlate_in *xin, struct xlate_out *xout)
     if (!ctx.error && ctx.odp->overflow) {
         ctx.error = -ENOSPC;
     }
+    /* Registers and metadata exist only inside xlate: every datapath key
+     * has them zero, so matching them in a megaflow adds nothing. */
+    memset(xout->wc->masks.regs, 0, sizeof xout->wc->masks.regs);
+    xout->wc->masks.metadata = 0;
     xout->final_flow = ctx.flow;
     return ctx.error;
 }

@@ -248,10 +248,10 @@ vsctl_print_flows(const struct vsctl_ctx *ctx, const struct ctl_mp_reply *r,
     /* As ovs-ofctl dump-flows (OVS 2.8 and later): no header line, one
      * flow per line with a leading space. */
     for (size_t i = 0; i < r->n; i++) {
-        ds_clear(&ds);
         ofp_format_flow_stats(&ds, r->flows[i], !ctx->no_stats, map);
-        printf("%s\n", ds_cstr(&ds));
+        ds_put_char(&ds, '\n');
     }
+    fwrite(ds.string, 1, ds.length, stdout);
     ds_destroy(&ds);
 }
 
@@ -618,7 +618,7 @@ packet_match(const struct flow *flow, struct match *m)
         SET_EXACT(m, nw_proto);
         SET_EXACT(m, nw_tos);
         SET_EXACT(m, nw_ttl);
-        SET_EXACT(m, nw_frag);
+        m->wc.masks.nw_frag = FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER;
         if (!(flow->nw_frag & FLOW_NW_FRAG_LATER)
             && (flow->nw_proto == 6 || flow->nw_proto == 17
                 || flow->nw_proto == 132 || flow->nw_proto == 1

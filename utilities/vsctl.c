@@ -178,6 +178,34 @@ vsctl_transact(struct vsctl_ctx *ctx, struct ctl_msg *request,
     }
 }
 
+/* Like vsctl_transact_mp(), but hands each part to 'cb' as it arrives
+ * (then releases it) instead of collecting them: a big dump is printed
+ * while the daemon still sends it, in little memory. */
+static void
+transact_mp_each(struct vsctl_ctx *ctx, struct ctl_msg *request,
+                 void (*cb)(struct vsctl_ctx *, const struct ctl_msg *,
+                            void *aux),
+                 void *aux)
+{
+    connect_daemon(ctx);
+    request->xid = vsctl_xid(ctx);
+    send_msg(ctx, request);
+    for (;;) {
+        struct ctl_msg part;
+        recv_msg(ctx, &part);
+        check_reply(&part, request->xid, CTL_MULTIPART_REPLY, NULL);
+        if (part.mp_reply.mp_type != request->mp_request.mp_type) {
+            vsctl_fatal(1, "multipart reply of the wrong kind");
+        }
+        cb(ctx, &part, aux);
+        uint16_t flags = part.mp_reply.flags;
+        ctl_msg_release(&part);
+        if (!(flags & CTL_MPF_MORE)) {
+            break;
+        }
+    }
+}
+
 void
 vsctl_transact_mp(struct vsctl_ctx *ctx, struct ctl_msg *request,
                   struct ctl_msg *total)
@@ -201,23 +229,35 @@ vsctl_transact_mp(struct vsctl_ctx *ctx, struct ctl_msg *request,
     }
 }
 
-/* Sends every message of 'msgs' (up to VSCTL_WINDOW unanswered at a time)
- * and checks that each is answered by CTL_OK.  'names[i]' (may be NULL)
- * prefixes the error for message i.  Messages are encoded into one buffer
- * per window refill, so a big file costs few system calls.
+/* A pipeline of change requests, each answered by CTL_OK: up to
+ * VSCTL_WINDOW unanswered at a time, encoded into one buffer that is
+ * written when it is big or when replies are needed, so a big file costs
+ * few system calls and the daemon can work while we parse.
  *
  * With 'stop_on_error' the connection is first put in STOP_ON_ERROR mode
- * and a barrier ends the sequence: the daemon refuses every change after
- * the first failure, and the first error (not the refusals that follow
- * it) is reported once every reply is in. */
-static void
-transact_many(struct vsctl_ctx *ctx, struct ctl_msg *msgs, size_t n,
-              char **names, bool stop_on_error)
-{
-    struct ds buf = DS_EMPTY_INITIALIZER;
-    size_t sent = 0, done = 0;
-    char *first_error = NULL;
+ * and pipeline_finish() ends with a barrier: the daemon refuses every
+ * change after the first failure, and that first error (not the
+ * refusals that follow it) is reported once every reply is in.
+ * Otherwise any error is fatal at once. */
+struct pipeline {
+    struct vsctl_ctx *ctx;
+    bool stop_on_error;
+    struct ds buf;              /* encoded, not yet written */
+    uint32_t *xids;             /* of every message sent */
+    char **names;               /* error prefixes (owned), may be NULL */
+    size_t *lines;              /* else "FILE: line N: " if N != 0 */
+    const char *file;
+    size_t sent, done, allocated;
+    char *first_error;
+};
 
+static void
+pipeline_init(struct pipeline *p, struct vsctl_ctx *ctx, bool stop_on_error)
+{
+    memset(p, 0, sizeof *p);
+    p->ctx = ctx;
+    p->stop_on_error = stop_on_error;
+    ds_init(&p->buf);
     connect_daemon(ctx);
     if (stop_on_error) {
         struct ctl_msg req;
@@ -226,58 +266,107 @@ transact_many(struct vsctl_ctx *ctx, struct ctl_msg *msgs, size_t n,
         vsctl_transact(ctx, &req, CTL_OK, NULL);
         ctl_msg_release(&req);
     }
-    while (done < n) {
-        ds_clear(&buf);
-        while (sent < n && sent - done < VSCTL_WINDOW) {
-            msgs[sent].xid = vsctl_xid(ctx);
-            int err = ctl_msg_encode(&msgs[sent], &buf);
-            if (err) {
-                vsctl_fatal(1, "%scannot encode %s request: %s",
-                            names && names[sent] ? names[sent] : "",
-                            ctl_type_name(msgs[sent].type),
-                            err == -TS_ERR_TOO_BIG
-                            ? "larger than the 64 kB message limit"
-                            : ts_strerror(err));
-            }
-            sent++;
+}
+
+static void
+pipeline_flush(struct pipeline *p)
+{
+    if (p->buf.length) {
+        int err = stream_send_block(p->ctx->stream, p->buf.string,
+                                    p->buf.length, deadline(p->ctx));
+        if (err) {
+            io_fatal(p->ctx, err);
         }
-        if (buf.length) {
-            int err = stream_send_block(ctx->stream, buf.string, buf.length,
-                                        deadline(ctx));
-            if (err) {
-                io_fatal(ctx, err);
-            }
-        }
-        /* Half a window of replies, then refill. */
-        size_t goal = MIN(sent, done + MAX(1, VSCTL_WINDOW / 2));
-        while (done < goal) {
-            struct ctl_msg reply;
-            recv_msg(ctx, &reply);
-            if (stop_on_error && reply.type == CTL_ERROR
-                && reply.xid == msgs[done].xid) {
-                if (!first_error) {
-                    first_error = xasprintf("%s%s", names && names[done]
-                                            ? names[done] : "",
-                                            reply.error.text);
-                }
-            } else {
-                check_reply(&reply, msgs[done].xid, CTL_OK,
-                            names ? names[done] : NULL);
-            }
-            ctl_msg_release(&reply);
-            done++;
-        }
+        ds_clear(&p->buf);
     }
-    ds_destroy(&buf);
-    if (stop_on_error) {
+}
+
+/* Receives replies until at most 'max_pending' requests are unanswered. */
+static void
+pipeline_recv(struct pipeline *p, size_t max_pending)
+{
+    pipeline_flush(p);
+    while (p->sent - p->done > max_pending) {
+        char *prefix = (p->lines[p->done]
+                        ? xasprintf("%s: line %zu: ", p->file,
+                                    p->lines[p->done])
+                        : NULL);
+        const char *name = (p->names[p->done] ? p->names[p->done]
+                            : prefix ? prefix : "");
+        struct ctl_msg reply;
+
+        recv_msg(p->ctx, &reply);
+        if (p->stop_on_error && reply.type == CTL_ERROR
+            && reply.xid == p->xids[p->done]) {
+            if (!p->first_error) {
+                p->first_error = xasprintf("%s%s", name, reply.error.text);
+            }
+        } else {
+            check_reply(&reply, p->xids[p->done], CTL_OK, name);
+        }
+        ctl_msg_release(&reply);
+        free(prefix);
+        free(p->names[p->done]);
+        p->names[p->done++] = NULL;
+    }
+}
+
+/* Sends 'msg' (its xid is assigned; the caller still releases it).
+ * 'name' (consumed; may be NULL) prefixes an error reply to it; without
+ * one, a nonzero 'line' gives "FILE: line N: " (p->file). */
+static void
+pipeline_send_line(struct pipeline *p, struct ctl_msg *msg, char *name,
+                   size_t line)
+{
+    if (p->sent == p->allocated) {
+        p->allocated = p->allocated ? 2 * p->allocated : 1024;
+        p->xids = xrealloc(p->xids, p->allocated * sizeof *p->xids);
+        p->names = xrealloc(p->names, p->allocated * sizeof *p->names);
+        p->lines = xrealloc(p->lines, p->allocated * sizeof *p->lines);
+    }
+    msg->xid = vsctl_xid(p->ctx);
+    int err = ctl_msg_encode(msg, &p->buf);
+    if (err) {
+        vsctl_fatal(1, "%scannot encode %s request: %s", name ? name : "",
+                    ctl_type_name(msg->type),
+                    err == -TS_ERR_TOO_BIG
+                    ? "larger than the 64 kB message limit"
+                    : ts_strerror(err));
+    }
+    p->xids[p->sent] = msg->xid;
+    p->lines[p->sent] = line;
+    p->names[p->sent++] = name;
+    if (p->sent - p->done >= VSCTL_WINDOW) {
+        pipeline_recv(p, VSCTL_WINDOW / 2);
+    } else if (p->buf.length >= 256 * 1024) {
+        pipeline_flush(p);
+    }
+}
+
+static void
+pipeline_send(struct pipeline *p, struct ctl_msg *msg, char *name)
+{
+    pipeline_send_line(p, msg, name, 0);
+}
+
+/* Waits for every reply; exits 1 with the first error, if any. */
+static void
+pipeline_finish(struct pipeline *p)
+{
+    pipeline_recv(p, 0);
+    if (p->stop_on_error) {
         struct ctl_msg req;
         ctl_msg_init(&req, CTL_BARRIER_REQUEST, 0);
-        vsctl_transact(ctx, &req, CTL_BARRIER_REPLY, NULL);
+        vsctl_transact(p->ctx, &req, CTL_BARRIER_REPLY, NULL);
         ctl_msg_release(&req);
     }
-    if (first_error) {
-        vsctl_fatal(1, "%s", first_error);
+    if (p->first_error) {
+        vsctl_fatal(1, "%s", p->first_error);
     }
+    ds_destroy(&p->buf);
+    free(p->xids);
+    free(p->names);
+    free(p->lines);
 }
 
 /* ---- Port maps and flows ------------------------------------------------ */
@@ -505,34 +594,56 @@ cmd_mod_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
                   argv[2]);
 }
 
-/* Reads flows from 'name' ("-" for stdin), one per line; blank lines and
- * lines starting with '#' are skipped.  Returns the number of flows and
- * fills '*fmsp' and '*linesp' (the line number of each flow). */
-static size_t
-read_flows(const char *name, const struct ofp_port_map *map,
-           struct ofp_flow_mod ***fmsp, size_t **linesp)
+/* Opens 'name' ("-": stdin) for reading flows; exits 1 on failure. */
+static FILE *
+open_flow_file(const char *name)
 {
     FILE *f = strcmp(name, "-") ? fopen(name, "r") : stdin;
-    struct ofp_flow_mod **fms = NULL;
-    size_t *lines = NULL;
-    size_t n = 0, allocated = 0, line_no = 0;
-    char *line = NULL;
-    size_t line_size = 0;
 
     if (!f) {
         vsctl_fatal(1, "cannot open '%s': %s", name, strerror(errno));
     }
-    while (getline(&line, &line_size, f) >= 0) {
-        char *s = line;
+    return f;
+}
 
-        line_no++;
+/* Returns the next flow line of 'f' (a pointer into '*linep', trimmed)
+ * or NULL at the end; blank lines and '#' comments are skipped. */
+static char *
+next_flow_line(FILE *f, const char *name, char **linep, size_t *sizep,
+               size_t *line_no)
+{
+    while (getline(linep, sizep, f) >= 0) {
+        char *s = *linep;
+
+        (*line_no)++;
         s[strcspn(s, "\r\n")] = '\0';
         while (isspace((unsigned char) *s)) {
             s++;
         }
-        if (!*s || *s == '#') {
-            continue;
+        if (*s && *s != '#') {
+            return s;
         }
+    }
+    if (ferror(f)) {
+        vsctl_fatal(1, "error reading '%s': %s", name, strerror(errno));
+    }
+    return NULL;
+}
+
+/* Reads every flow of 'name' ("-": stdin) as an ADD.  Returns the number
+ * of flows and fills '*fmsp' and '*linesp' (each flow's line number); the
+ * caller frees both arrays and each flow-mod. */
+static size_t
+read_flows(const char *name, const struct ofp_port_map *map,
+           struct ofp_flow_mod ***fmsp, size_t **linesp)
+{
+    FILE *f = open_flow_file(name);
+    struct ofp_flow_mod **fms = NULL;
+    size_t *lines = NULL;
+    size_t n = 0, allocated = 0, line_no = 0, line_size = 0;
+    char *line = NULL, *text;
+
+    while ((text = next_flow_line(f, name, &line, &line_size, &line_no))) {
         if (n == allocated) {
             allocated = allocated ? 2 * allocated : 64;
             fms = xrealloc(fms, allocated * sizeof *fms);
@@ -541,12 +652,9 @@ read_flows(const char *name, const struct ofp_port_map *map,
         char *prefix = xasprintf("%s: line %zu",
                                  strcmp(name, "-") ? name : "stdin",
                                  line_no);
-        fms[n] = parse_flow(s, OFPFC_ADD, map, prefix);
+        fms[n] = parse_flow(text, OFPFC_ADD, map, prefix);
         free(prefix);
         lines[n++] = line_no;
-    }
-    if (ferror(f)) {
-        vsctl_fatal(1, "error reading '%s': %s", name, strerror(errno));
     }
     free(line);
     if (f != stdin) {
@@ -557,61 +665,109 @@ read_flows(const char *name, const struct ofp_port_map *map,
     return n;
 }
 
+/* Without --bundle: every line is parsed first (a syntax error sends
+ * nothing, as ovs-ofctl), then one FLOW_MOD per flow, applied in order;
+ * the daemon stops at the first failure, whose line we report. */
+static void
+add_flows_unbundled(struct vsctl_ctx *ctx, const char *bridge,
+                    const char *name)
+{
+    struct ofp_port_map map;
+    struct ofp_flow_mod **fms;
+    struct pipeline p;
+    size_t *lines;
+
+    vsctl_port_map(ctx, bridge, &map);
+    size_t n = read_flows(name, &map, &fms, &lines);
+    ofp_port_map_release(&map);
+    pipeline_init(&p, ctx, true);
+    p.file = strcmp(name, "-") ? name : "stdin";
+    for (size_t i = 0; i < n; i++) {
+        struct ctl_msg msg;
+        ctl_msg_init(&msg, CTL_FLOW_MOD, 0);
+        msg.flow_mod.bridge = xstrdup(bridge);
+        msg.flow_mod.fm = fms[i];
+        pipeline_send_line(&p, &msg, NULL, lines[i]);
+        ctl_msg_release(&msg);
+    }
+    pipeline_finish(&p);
+    free(fms);
+    free(lines);
+}
+
+/* With --bundle: parses and sends line by line, so the daemon works while
+ * we parse: OPEN, one ADD per flow, COMMIT.  Nothing changes unless every
+ * flow is valid (an error, ours or the daemon's, closes the connection
+ * and with it the bundle before the commit). */
 static void
 cmd_add_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
 {
     const char *bridge = argv[1];
+    const char *fname = strcmp(argv[2], "-") ? argv[2] : "stdin";
+    FILE *f = open_flow_file(argv[2]);
     struct ofp_port_map map;
-    struct ofp_flow_mod **fms;
-    size_t *lines;
+    struct pipeline p;
+    struct ctl_msg msg;
+    char *line = NULL, *text;
+    size_t line_size = 0, line_no = 0;
+    const uint32_t bundle_id = 1;
 
-    vsctl_port_map(ctx, bridge, &map);
-    size_t n = read_flows(argv[2], &map, &fms, &lines);
-    ofp_port_map_release(&map);
-
-    /* With --bundle: OPEN, n x ADD, COMMIT; every one answered by OK. */
-    size_t extra = ctx->bundle ? 2 : 0;
-    struct ctl_msg *msgs = xcalloc(n + extra, sizeof *msgs);
-    char **names = xcalloc(n + extra, sizeof *names);
-    size_t k = 0;
-    uint32_t bundle_id = 1;
-
-    if (ctx->bundle) {
-        ctl_msg_init(&msgs[k], CTL_BUNDLE_OPEN, 0);
-        msgs[k].bundle.id = bundle_id;
-        msgs[k].bundle.flags = CTL_BF_ATOMIC | CTL_BF_ORDERED;
-        msgs[k].bundle.bridge = xstrdup(bridge);
-        k++;
-    }
-    for (size_t i = 0; i < n; i++, k++) {
-        if (ctx->bundle) {
-            ctl_msg_init(&msgs[k], CTL_BUNDLE_ADD, 0);
-            msgs[k].bundle.id = bundle_id;
-            msgs[k].bundle.fm = fms[i];
-        } else {
-            ctl_msg_init(&msgs[k], CTL_FLOW_MOD, 0);
-            msgs[k].flow_mod.bridge = xstrdup(bridge);
-            msgs[k].flow_mod.fm = fms[i];
+    if (!ctx->bundle) {
+        if (f != stdin) {
+            fclose(f);
         }
-        names[k] = xasprintf("%s: line %zu: ",
-                             strcmp(argv[2], "-") ? argv[2] : "stdin",
-                             lines[i]);
+        add_flows_unbundled(ctx, bridge, argv[2]);
+        return;
+    }
+    vsctl_port_map(ctx, bridge, &map);
+    pipeline_init(&p, ctx, false);
+    p.file = fname;
+    if (ctx->bundle) {
+        ctl_msg_init(&msg, CTL_BUNDLE_OPEN, 0);
+        msg.bundle.id = bundle_id;
+        msg.bundle.flags = CTL_BF_ATOMIC | CTL_BF_ORDERED;
+        msg.bundle.bridge = xstrdup(bridge);
+        pipeline_send(&p, &msg, NULL);
+        ctl_msg_release(&msg);
+    }
+    while ((text = next_flow_line(f, argv[2], &line, &line_size,
+                                  &line_no))) {
+        struct ofp_flow_mod *fm = xmalloc(sizeof *fm);
+        char *error = ofp_parse_flow_mod(fm, text, OFPFC_ADD, &map);
+        if (error) {
+            vsctl_fatal(1, "%s: line %zu: %s", fname, line_no, error);
+        }
+        if (ctx->bundle) {
+            ctl_msg_init(&msg, CTL_BUNDLE_ADD, 0);
+            msg.bundle.id = bundle_id;
+            msg.bundle.fm = fm;
+        } else {
+            ctl_msg_init(&msg, CTL_FLOW_MOD, 0);
+            msg.flow_mod.bridge = xstrdup(bridge);
+            msg.flow_mod.fm = fm;
+        }
+        pipeline_send_line(&p, &msg, NULL, line_no);
+        ctl_msg_release(&msg);
     }
     if (ctx->bundle) {
-        ctl_msg_init(&msgs[k], CTL_BUNDLE_COMMIT, 0);
-        msgs[k].bundle.id = bundle_id;
-        names[k] = xstrdup("bundle commit failed: ");
-        k++;
+        ctl_msg_init(&msg, CTL_BUNDLE_COMMIT, 0);
+        msg.bundle.id = bundle_id;
+        pipeline_send(&p, &msg, xstrdup("bundle commit failed: "));
+        ctl_msg_release(&msg);
     }
-    transact_many(ctx, msgs, k, names, !ctx->bundle);
-    for (size_t i = 0; i < k; i++) {
-        ctl_msg_release(&msgs[i]);
-        free(names[i]);
+    pipeline_finish(&p);
+    free(line);
+    if (f != stdin) {
+        fclose(f);
     }
-    free(msgs);
-    free(names);
-    free(fms);
-    free(lines);
+    ofp_port_map_release(&map);
+}
+
+static void
+print_flows_part(struct vsctl_ctx *ctx, const struct ctl_msg *part,
+                 void *map)
+{
+    vsctl_print_flows(ctx, &part->mp_reply, map);
 }
 
 static void
@@ -629,10 +785,15 @@ cmd_dump_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
         = parse_flow(argc > 2 ? argv[2] : "",
                      ctx->strict ? OFPFC_DELETE_STRICT : OFPFC_DELETE,
                      &map, "invalid flow");
-    vsctl_transact_mp(ctx, &req, &reply);
-    vsctl_print_flows(ctx, &reply.mp_reply, ctx->names ? &map : NULL);
+    if (ctx->json) {
+        vsctl_transact_mp(ctx, &req, &reply);
+        vsctl_print_flows(ctx, &reply.mp_reply, ctx->names ? &map : NULL);
+        ctl_msg_release(&reply);
+    } else {
+        transact_mp_each(ctx, &req, print_flows_part,
+                         ctx->names ? &map : NULL);
+    }
     ctl_msg_release(&req);
-    ctl_msg_release(&reply);
     ofp_port_map_release(&map);
 }
 
@@ -885,7 +1046,14 @@ cmd_replace_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
     ctl_msg_init(&msgs[k], CTL_BUNDLE_COMMIT, 0);
     msgs[k++].bundle.id = bundle_id;
     if (k > 2) {
-        transact_many(ctx, msgs, k, NULL, false);
+        struct pipeline p;
+        pipeline_init(&p, ctx, false);
+        for (size_t i = 0; i < k; i++) {
+            pipeline_send(&p, &msgs[i],
+                          xstrdup(i == k - 1 ? "bundle commit failed: "
+                                  : "replace-flows: "));
+        }
+        pipeline_finish(&p);
     }
 
     for (size_t i = 0; i < k; i++) {

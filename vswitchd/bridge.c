@@ -641,12 +641,20 @@ int
 bridge_flow_mod(struct bridge *br, const struct ofp_flow_mod *fm,
                 char **errp)
 {
-    return bridge_flow_mod_batch(br, fm, 1, errp);
+    return bridge_flow_mod_batch_encoded(br, fm, 1, NULL, errp);
 }
 
 int
 bridge_flow_mod_batch(struct bridge *br, const struct ofp_flow_mod *mods,
                       size_t n, char **errp)
+{
+    return bridge_flow_mod_batch_encoded(br, mods, n, NULL, errp);
+}
+
+int
+bridge_flow_mod_batch_encoded(struct bridge *br,
+                              const struct ofp_flow_mod *mods, size_t n,
+                              const struct db_flows *stored, char **errp)
 {
     struct db_flows blobs;
     int err;
@@ -654,7 +662,7 @@ bridge_flow_mod_batch(struct bridge *br, const struct ofp_flow_mod *mods,
     /* Encode first: a mod the store cannot hold is refused before it
      * changes anything. */
     db_flows_init(&blobs);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; !stored && i < n; i++) {
         err = encode_fm(br->name, &mods[i], &blobs, errp);
         if (err) {
             goto out;
@@ -666,7 +674,8 @@ bridge_flow_mod_batch(struct bridge *br, const struct ofp_flow_mod *mods,
         goto out;
     }
     char *dberr = NULL;
-    err = db_add_flows(br->set->db, br->name, &blobs, &dberr);
+    err = db_add_flows(br->set->db, br->name, stored ? stored : &blobs,
+                       &dberr);
     if (err) {
         *errp = xasprintf("flow change applied but not saved: %s",
                           dberr ? dberr : ts_strerror(err));
@@ -778,6 +787,15 @@ bridge_snapshot(void *set_, const char *name, struct db_flows *out)
                            snapshot_rule, &ctx);
     }
     return ctx.err;
+}
+
+static size_t
+bridge_live_count(void *set_, const char *name)
+{
+    struct bridge *br = bridge_find(set_, name);
+
+    return br ? (ofproto_flow_count(br->ofproto, OFP_TABLE_ALL)
+                 + ofproto_group_count(br->ofproto) + 1) : 0;
 }
 
 /* Replays 'flows' into 'br' in order, in chunks; a chunk that fails as a
@@ -937,6 +955,7 @@ bridge_set_create(struct db *db, const struct bridge_set_config *cfg,
         return err;
     }
     db_set_snapshot_cb(db, bridge_snapshot, set);
+    db_set_live_count_cb(db, bridge_live_count, set);
     *setp = set;
     return 0;
 }
@@ -951,6 +970,7 @@ bridge_set_destroy(struct bridge_set *set)
     }
     if (set->db) {
         db_set_snapshot_cb(set->db, NULL, NULL);
+        db_set_live_count_cb(set->db, NULL, NULL);
     }
     HMAP_FOR_EACH_POP (br, node, &set->bridges) {
         bridge_free(br);

@@ -138,6 +138,15 @@ int bridge_flow_mod(struct bridge *, const struct ofp_flow_mod *,
  * record with one fsync. */
 int bridge_flow_mod_batch(struct bridge *, const struct ofp_flow_mod *mods,
                           size_t n, char **errp);
+/* Same, but the store records 'stored' (borrowed), which must hold one
+ * CTL_FLOW_MOD frame per mod, encoding mods[i] for this bridge: the
+ * control server passes what the client sent, which saves encoding every
+ * mod again.  'stored' NULL: encode here. */
+struct db_flows;
+int bridge_flow_mod_batch_encoded(struct bridge *,
+                                  const struct ofp_flow_mod *mods, size_t n,
+                                  const struct db_flows *stored,
+                                  char **errp);
 
 /* ---- Groups ------------------------------------------------------------- */
 

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #include "list.h"
 #include "log.h"
 #include "match.h"
+#include "odp-text.h"
 #include "ofp-flow.h"
 #include "ofp-group.h"
 #include "ofp-port-map.h"
@@ -92,6 +94,10 @@ struct ctl_bundle_state {
     char *bridge;
     struct ofp_flow_mod **fms;  /* owned */
     size_t n, allocated;
+    /* The same mods as CTL_FLOW_MOD frames for the store, built from the
+     * bytes the client sent; 'stored_ok' false if one did not fit. */
+    struct db_flows stored;
+    bool stored_ok;
 };
 
 struct ctl_client {
@@ -108,6 +114,8 @@ struct ctl_client {
     struct ds held;             /* replies waiting for the store's fsync */
     uint32_t conn_flags;        /* CTL_CONN_* */
     bool change_failed;         /* STOP_ON_ERROR: skip until a barrier */
+    const uint8_t *frame;       /* frame being dispatched (borrowed) */
+    size_t frame_len;
     char *monitor_bridge;       /* CTL_MONITOR subscription, or NULL */
     uint32_t monitor_flags;     /* CTL_MON_* */
 };
@@ -133,28 +141,15 @@ client_send_bytes(struct ctl_client *c, const struct ds *ds)
     if (c->dead) {
         return false;
     }
-    if (c->held.length || db_needs_sync(c->server->db)) {
-        ds_put_buffer(&c->held, ds->string, ds->length);
-        if (client_backlog(c) > c->server->max_backlog) {
-            TS_WARN("%s: output queue over %zu bytes (client not reading): "
-                    "disconnecting", c->name, c->server->max_backlog);
-            client_close(c, NULL);
-            return false;
-        }
-        return true;
-    }
-    int err = stream_send(c->stream, ds->string, ds->length);
-    if (err) {
-        client_close(c, ts_strerror(err));
-        return false;
-    }
-    if (stream_tx_backlog(c->stream) > c->server->max_backlog) {
+    /* Always held: the prepare watcher sends it after the fsync, and one
+     * write then carries every reply of the iteration. */
+    ds_put_buffer(&c->held, ds->string, ds->length);
+    if (client_backlog(c) > c->server->max_backlog) {
         TS_WARN("%s: output queue over %zu bytes (client not reading): "
                 "disconnecting", c->name, c->server->max_backlog);
         client_close(c, NULL);
         return false;
     }
-    client_update_events(c);
     return true;
 }
 
@@ -316,7 +311,6 @@ static void
 dump_collect_dp_flow(void *d_, const struct dpif_flow_dump_entry *e)
 {
     struct ctl_dump *d = d_;
-    struct match m = { .flow = e->key, .wc = e->mask };
     struct ds ds = DS_EMPTY_INITIALIZER;
 
     if (d->n % 1024 == 0) {
@@ -324,7 +318,8 @@ dump_collect_dp_flow(void *d_, const struct dpif_flow_dump_entry *e)
                                (d->n + 1024) * sizeof *d->dp_flows);
     }
     struct ctl_dp_flow *f = &d->dp_flows[d->n++];
-    f->match = match_to_string(&m, OFP_DEFAULT_PRIORITY, NULL);
+    odp_text_format_key(&ds, &e->key, &e->mask);
+    f->match = ds_steal_cstr(&ds);
     dpa_format(&ds, e->actions, e->actions_len);
     f->actions = ds_steal_cstr(&ds);
     f->n_packets = e->stats.n_packets;
@@ -435,7 +430,15 @@ handle_flow_mod(struct ctl_client *c, const struct ctl_msg *m)
     if (!br) {
         return -TS_ERR_NO_BRIDGE;
     }
-    int e = bridge_flow_mod(br, m->flow_mod.fm, &err);
+    /* The client's frame is the CTL_FLOW_MOD the store keeps. */
+    struct db_flows stored;
+    db_flows_init(&stored);
+    if (c->frame) {
+        db_flows_append(&stored, c->frame, c->frame_len);
+    }
+    int e = bridge_flow_mod_batch_encoded(br, m->flow_mod.fm, 1,
+                                          c->frame ? &stored : NULL, &err);
+    db_flows_release(&stored);
     send_result(c, m->xid, e, err);
     return e;
 }
@@ -523,7 +526,41 @@ bundle_free(struct ctl_bundle_state *b)
     }
     free(b->fms);
     free(b->bridge);
+    db_flows_release(&b->stored);
     free(b);
+}
+
+/* Appends to b->stored the CTL_FLOW_MOD frame for the BUNDLE_ADD 'frame'
+ * (header, u32 bundle id, flow-mod): a new header, the bridge name, then
+ * the client's flow-mod bytes as they came. */
+static void
+bundle_store_frame(struct ctl_bundle_state *b, const uint8_t *frame,
+                   size_t len)
+{
+    size_t name_len = strlen(b->bridge);
+    size_t fm_ofs = CTL_HEADER_LEN + 4;
+
+    if (!b->stored_ok || !frame || len < fm_ofs) {
+        b->stored_ok = false;
+        return;
+    }
+    size_t out_len = CTL_HEADER_LEN + 2 + name_len + (len - fm_ofs);
+    if (out_len > CTL_MAX_MSG_LEN || name_len > UINT16_MAX) {
+        b->stored_ok = false;
+        return;
+    }
+    uint8_t *p = xmalloc(out_len);
+    p[0] = CTL_VERSION;
+    p[1] = CTL_FLOW_MOD;
+    p[2] = out_len >> 8;
+    p[3] = out_len;
+    memset(p + 4, 0, 4);        /* xid */
+    p[8] = name_len >> 8;
+    p[9] = name_len;
+    memcpy(p + 10, b->bridge, name_len);
+    memcpy(p + 10 + name_len, frame + fm_ofs, len - fm_ofs);
+    db_flows_append(&b->stored, p, out_len);
+    free(p);
 }
 
 static void
@@ -540,6 +577,8 @@ handle_bundle(struct ctl_client *c, struct ctl_msg *m)
             b = xzalloc(sizeof *b);
             b->id = r->id;
             b->bridge = xstrdup(r->bridge);
+            db_flows_init(&b->stored);
+            b->stored_ok = true;
             hmap_insert(&c->bundles, &b->node, hash_int(r->id, 0));
             send_ok(c, m->xid);
         }
@@ -568,6 +607,7 @@ handle_bundle(struct ctl_client *c, struct ctl_msg *m)
         }
         b->fms[b->n++] = r->fm;
         r->fm = NULL;
+        bundle_store_frame(b, c->frame, c->frame_len);
         send_ok(c, m->xid);
         return;
     }
@@ -582,7 +622,11 @@ handle_bundle(struct ctl_client *c, struct ctl_msg *m)
             for (size_t i = 0; i < b->n; i++) {
                 arr[i] = *b->fms[i];    /* shallow: b keeps ownership */
             }
-            int r_ = b->n ? bridge_flow_mod_batch(br, arr, b->n, &err) : 0;
+            int r_ = (b->n
+                      ? bridge_flow_mod_batch_encoded(
+                          br, arr, b->n, b->stored_ok ? &b->stored : NULL,
+                          &err)
+                      : 0);
             free(arr);
             if (r_) {
                 send_error(c, m->xid, CTL_ET_BUNDLE_FAILED, r_, "%s",
@@ -595,7 +639,12 @@ handle_bundle(struct ctl_client *c, struct ctl_msg *m)
     } else {
         send_ok(c, m->xid);
     }
+    bool big = b->n > 10000;
     bundle_free(b);
+    if (big) {
+        /* Give the bundle's memory back to the system at once. */
+        malloc_trim(0);
+    }
 }
 
 static void
@@ -1133,7 +1182,7 @@ client_update_events(struct ctl_client *c)
 {
     int want = 0;
 
-    if (c->closing && !stream_tx_backlog(c->stream)) {
+    if (c->closing && !client_backlog(c)) {
         client_close(c, "closed after a fatal error");
         return;
     }
@@ -1230,7 +1279,10 @@ client_process(struct ctl_client *c)
             free(derr);
             continue;
         }
+        c->frame = frame;
+        c->frame_len = len;
         dispatch(c, &m);
+        c->frame = NULL;
         ctl_msg_release(&m);
     }
     if (!c->dead) {
@@ -1247,7 +1299,7 @@ client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
         int err = stream_flush(c->stream);
         if (err && err != -EAGAIN) {
             client_close(c, ts_strerror(err));
-        } else if (c->closing && !stream_tx_backlog(c->stream)) {
+        } else if (c->closing && !client_backlog(c)) {
             client_close(c, "closed after a fatal error");
         } else if (c->dump) {
             if (dump_continue(c) && !c->dump) {

@@ -64,6 +64,8 @@ struct db {
     size_t autocompact_min;
     db_snapshot_cb *snapshot_cb;
     void *snapshot_aux;
+    db_live_count_cb *live_count_cb;
+    void *live_count_aux;
     bool defer_sync;            /* commits skip fdatasync (db_sync does) */
     bool unsynced;              /* records written since the last sync */
 };
@@ -992,6 +994,33 @@ db_sync(struct db *db, char **errp)
     return 0;
 }
 
+void
+db_set_live_count_cb(struct db *db, db_live_count_cb *cb, void *aux)
+{
+    db->live_count_cb = cb;
+    db->live_count_aux = aux;
+}
+
+/* A log of additions only is no bigger than its snapshot: compacting it
+ * costs a full rewrite for nothing.  With a live-count callback, compact
+ * only once the flow logs hold more than twice the entries that are
+ * live. */
+static bool
+log_is_mostly_garbage(const struct db *db)
+{
+    const struct db_bridge *br;
+    size_t logged = 0, live = 0;
+
+    if (!db->live_count_cb) {
+        return true;
+    }
+    HMAP_FOR_EACH (br, node, &db->bridges) {
+        logged += br->flows.n;
+        live += db->live_count_cb(db->live_count_aux, br->name);
+    }
+    return logged > 2 * live + 1024;
+}
+
 /* Appends one record and makes it durable, then applies it to memory.
  * If the write fails part-way, the file is cut back to its old size so
  * that a later append does not follow garbage. */
@@ -1035,7 +1064,8 @@ commit(struct db *db, int type, const struct db_buf *body, char **errp)
     db->unsynced = db->defer_sync;
 
     if (db->autocompact_min
-        && db->file_size > MAX(db->autocompact_min, 4 * db->base_size)) {
+        && db->file_size > MAX(db->autocompact_min, 4 * db->base_size)
+        && log_is_mostly_garbage(db)) {
         char *cerr = NULL;
         if (db_compact(db, &cerr)) {
             TS_WARN("automatic compaction failed: %s", cerr);

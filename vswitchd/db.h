@@ -97,6 +97,12 @@ void db_close(struct db *);
 const char *db_path(const struct db *);
 
 void db_set_snapshot_cb(struct db *, db_snapshot_cb *, void *aux);
+/* Returns how many entries bridge 'bridge's snapshot would hold (live
+ * flows and groups).  With it set, automatic compaction waits until the
+ * flow logs hold more than about twice that, so that a log of mere
+ * additions is never rewritten. */
+typedef size_t db_live_count_cb(void *aux, const char *bridge);
+void db_set_live_count_cb(struct db *, db_live_count_cb *, void *aux);
 /* Rewrites the file from the current state.  Returns 0 or -errno (the
  * old file stays in place on failure). */
 int db_compact(struct db *, char **errp);

@@ -447,3 +447,110 @@ Test(vswitchd_ctl, second_server_refused)
     ev_loop_destroy(loop);
     daemon_stop(&dmn);
 }
+
+/* Sends 'n' pipelined FLOW_MODs on 's' without reading the replies. */
+static void
+send_flow_mods(struct stream *s, int client, int n, uint32_t first_xid)
+{
+    struct ds ds = DS_EMPTY_INITIALIZER;
+
+    for (int i = 0; i < n; i++) {
+        struct ctl_msg m;
+        char text[96];
+        snprintf(text, sizeof text, "table=%d,priority=%d,ip,"
+                 "nw_dst=10.%d.%d.%d,actions=drop", client, 100,
+                 client, i / 256, i % 256);
+        req_flow(&m, "br0", text);
+        m.xid = first_xid + i;
+        cr_assert_eq(ctl_msg_encode(&m, &ds), 0);
+        ctl_msg_release(&m);
+    }
+    send_raw(s, ds.string, ds.length);
+    ds_destroy(&ds);
+}
+
+static void
+recv_replies(struct stream *s, int n, uint32_t first_xid, int want_type)
+{
+    for (int i = 0; i < n; i++) {
+        const uint8_t *frame;
+        size_t len;
+        struct ctl_msg r;
+        cr_assert_eq(stream_recv_frame_block(s, time_msec() + 30000, &frame,
+                                             &len), 0);
+        cr_assert_eq(ctl_msg_decode(frame, len, &r, NULL), 0);
+        cr_assert_eq(r.xid, first_xid + i);
+        cr_assert_eq(r.type, want_type, "reply %d: %s %s", i,
+                     ctl_type_name(r.type),
+                     r.type == CTL_ERROR ? r.error.text : "");
+        ctl_msg_release(&r);
+    }
+}
+
+Test(vswitchd_ctl, group_commit_and_stop_on_error)
+{
+    enum { N_CLIENTS = 3, N_MODS = 500 };
+    struct stream *s[N_CLIENTS];
+    struct ctl_msg m, r;
+
+    daemon_start(&dmn);
+    for (int c = 0; c < N_CLIENTS; c++) {
+        s[c] = client_connect();
+    }
+    req_br(&m, CTL_ADD_BR, "br0");
+    expect_ok(s[0], &m);
+
+    /* Many pipelined changes from several clients at once: every one is
+     * acknowledged, and they cost far fewer fsyncs than changes. */
+    for (int c = 0; c < N_CLIENTS; c++) {
+        send_flow_mods(s[c], c, N_MODS, 10000);
+    }
+    for (int c = 0; c < N_CLIENTS; c++) {
+        recv_replies(s[c], N_MODS, 10000, CTL_OK);
+    }
+    ctl_msg_init(&m, CTL_STATUS_REQUEST, next_xid++);
+    transact(s[0], &m, &r);
+    cr_assert_eq(r.type, CTL_STATUS_REPLY);
+    long commits = atol(smap_get(&r.kv, "db_commits"));
+    long syncs = atol(smap_get(&r.kv, "db_syncs"));
+    cr_assert_geq(commits, N_CLIENTS * N_MODS);
+    cr_assert_lt(syncs * 10, commits, "%ld fsyncs for %ld commits", syncs,
+                 commits);
+    ctl_msg_release(&r);
+
+    /* STOP_ON_ERROR: after a failure, changes are skipped until a
+     * barrier. */
+    ctl_msg_init(&m, CTL_SET_CONN_FLAGS, next_xid++);
+    m.conn_flags = CTL_CONN_STOP_ON_ERROR;
+    expect_ok(s[1], &m);
+    req_flow(&m, "br0", "table=9,priority=1,actions=drop");
+    expect_ok(s[1], &m);
+    req_flow(&m, "br0", "table=9,priority=2,actions=drop");
+    m.flow_mod.fm->table_id = 255;      /* refused: bad table for add */
+    free(expect_error(s[1], &m));
+    req_flow(&m, "br0", "table=9,priority=3,actions=drop");
+    char *e = expect_error(s[1], &m);
+    cr_assert(strstr(e, "skipped"), "%s", e);
+    free(e);
+    ctl_msg_init(&m, CTL_BARRIER_REQUEST, next_xid++);
+    transact(s[1], &m, &r);
+    cr_assert_eq(r.type, CTL_BARRIER_REPLY);
+    ctl_msg_release(&r);
+    req_flow(&m, "br0", "table=9,priority=4,actions=drop");
+    expect_ok(s[1], &m);
+    /* Other connections never stopped. */
+    req_flow(&m, "br0", "table=9,priority=5,actions=drop");
+    expect_ok(s[2], &m);
+
+    for (int c = 0; c < N_CLIENTS; c++) {
+        stream_close(s[c]);
+    }
+    daemon_stop(&dmn);
+
+    /* Everything acknowledged is in the store. */
+    daemon_start(&dmn);
+    struct stream *s2 = client_connect();
+    cr_assert_eq(count_flows(s2, "br0"), 1 + N_CLIENTS * N_MODS + 3);
+    stream_close(s2);
+    daemon_stop(&dmn);
+}

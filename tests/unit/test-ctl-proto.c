@@ -23,6 +23,7 @@
 #include "match.h"
 #include "meta-flow.h"
 #include "ofp-flow.h"
+#include "ofp-group.h"
 #include "ofp-port-map.h"
 #include "ofpact.h"
 #include "stream.h"
@@ -211,7 +212,21 @@ sample_fs(int variant, struct ofp_flow_mod **fmp)
     return fs;
 }
 
-enum { N_SAMPLES = 36 };
+enum { N_SAMPLES = 44 };
+
+/* A select group with two buckets, one with a watch port. */
+static struct ofp_group_mod *
+sample_gm(enum ofp_group_mod_command command)
+{
+    struct ofp_group_mod *gm = xmalloc(sizeof *gm);
+    char *err = ofp_parse_group_mod(
+        gm, "group_id=7,type=select,selection_method=hash,"
+        "bucket=bucket_id:3,weight:20,actions=output:1,"
+        "bucket=watch_port:2,actions=mod_dl_src:00:00:00:00:00:09,output:2",
+        command, NULL);
+    cr_assert_null(err, "%s", err);
+    return gm;
+}
 
 /* Builds sample number 'i'.  Returns true if the message ends with a
  * "rest of the body" field (so a shorter frame may still be valid). */
@@ -416,6 +431,66 @@ make_sample(int i, struct ctl_msg *msg)
                                  "2", 5, 500, 1234, 0x12);
         ctl_mp_reply_add_dp_flow(msg, "in_port(2)", "drop", 0, 0, -1, 0);
         return false;
+    case 36:
+        ctl_msg_init(msg, CTL_SET_CONN_FLAGS, xid);
+        msg->conn_flags = CTL_CONN_STOP_ON_ERROR;
+        return false;
+    case 37:
+        ctl_msg_init(msg, CTL_GROUP_MOD, xid);
+        msg->group_mod.bridge = xstrdup("br0");
+        msg->group_mod.gm = sample_gm(OFPGC_ADD_OR_MOD);
+        return false;
+    case 38: {
+        static const uint8_t frame[60] = { 0, 0, 0, 0, 0, 2, 0, 0, 0, 0,
+                                           0, 1, 0x08, 0x06 };
+        ctl_msg_init(msg, CTL_PACKET_IN, xid);
+        msg->packet_in.bridge = xstrdup("br0");
+        msg->packet_in.reason = 1;
+        msg->packet_in.table_id = 3;
+        msg->packet_in.in_port = 2;
+        msg->packet_in.cookie = 0x1234567890abcdefULL;
+        msg->packet_in.total_len = 1500;
+        msg->packet_in.packet = xmemdup(frame, sizeof frame);
+        msg->packet_in.packet_len = sizeof frame;
+        return true;
+    }
+    case 39:
+        ctl_msg_init(msg, CTL_MONITOR, xid);
+        msg->monitor.bridge = xstrdup("br0");
+        msg->monitor.flags = CTL_MON_PACKET_IN;
+        return false;
+    case 40:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_AGGREGATE, "br0");
+        msg->mp_request.dump_flows.flags = CTL_DF_STRICT;
+        fm = xmalloc(sizeof *fm);
+        cr_assert_null(ofp_parse_flow_mod(fm, "table=1,priority=5,ip,"
+                                          "cookie=0x10/0xf0,out_port=2",
+                                          OFPFC_DELETE_STRICT, NULL));
+        msg->mp_request.dump_flows.filter = fm;
+        return false;
+    case 41:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_DUMP_GROUPS, "br0");
+        msg->mp_request.group_id = 7;
+        return false;
+    case 42: {
+        struct ctl_aggregate a = { 1ULL << 40, (1ULL << 50) + 1, 100000 };
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_AGGREGATE);
+        ctl_mp_reply_add_aggregate(msg, &a);
+        return false;
+    }
+    case 43: {
+        struct ofp_group_mod *gm = sample_gm(OFPGC_ADD);
+        struct ofp_group_mod empty;
+        struct ofp_bucket_stats bs[2] = { { 1, 100 }, { 2, 200 } };
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_DUMP_GROUPS);
+        ctl_mp_reply_add_group(msg, gm, 3, 3, 300, 4567, bs);
+        ofp_group_mod_init(&empty, OFPGC_ADD);
+        empty.group_id = 8;
+        empty.type = OFPGT_INDIRECT;
+        ctl_mp_reply_add_group(msg, &empty, 0, 0, 0, 0, NULL);
+        ctl_group_mod_free(gm);
+        return false;
+    }
     default:
         cr_assert_fail("no sample %d", i);
         return false;
@@ -493,6 +568,35 @@ assert_fs_eq(const struct ofp_flow_stats *a, const struct ofp_flow_stats *b)
 }
 
 static void
+assert_gm_eq(const struct ofp_group_mod *a, const struct ofp_group_mod *b)
+{
+    struct ds x = DS_EMPTY_INITIALIZER, y = DS_EMPTY_INITIALIZER;
+
+    CHECK(a->command == b->command, "%s", "group command");
+    CHECK(a->group_id == b->group_id, "%s", "group id");
+    CHECK(a->type == b->type, "%s", "group type");
+    CHECK(a->selection_method_param == b->selection_method_param, "%s",
+          "selection method param");
+    CHECK(!strcmp(a->selection_method, b->selection_method), "%s",
+          "selection method");
+    CHECK(a->n_buckets == b->n_buckets, "%s", "bucket count");
+    for (size_t i = 0; i < a->n_buckets; i++) {
+        const struct ofp_bucket *p = &a->buckets[i], *q = &b->buckets[i];
+        CHECK(p->bucket_id == q->bucket_id && p->weight == q->weight
+              && p->watch_port == q->watch_port
+              && p->watch_group == q->watch_group
+              && ofpacts_equal(p->ofpacts, p->ofpacts_len, q->ofpacts,
+                               q->ofpacts_len), "bucket %zu differs", i);
+    }
+    ofp_format_group_mod(&x, a, NULL);
+    ofp_format_group_mod(&y, b, NULL);
+    CHECK(!strcmp(ds_cstr(&x), ds_cstr(&y)), "%s != %s", ds_cstr(&x),
+          ds_cstr(&y));
+    ds_destroy(&x);
+    ds_destroy(&y);
+}
+
+static void
 assert_mp_reply_eq(const struct ctl_mp_reply *a, const struct ctl_mp_reply *b)
 {
     CHECK((a->mp_type) == (b->mp_type), "%s", "a->mp_type == b->mp_type");
@@ -546,6 +650,28 @@ assert_mp_reply_eq(const struct ctl_mp_reply *a, const struct ctl_mp_reply *b)
             break;
         case CTL_MP_TRACE:
             break;
+        case CTL_MP_AGGREGATE:
+            CHECK(a->aggregates[i].packet_count
+                  == b->aggregates[i].packet_count
+                  && a->aggregates[i].byte_count
+                     == b->aggregates[i].byte_count
+                  && a->aggregates[i].flow_count
+                     == b->aggregates[i].flow_count, "%s", "aggregate");
+            break;
+        case CTL_MP_DUMP_GROUPS: {
+            const struct ctl_group_entry *x = &a->groups[i];
+            const struct ctl_group_entry *y = &b->groups[i];
+            assert_gm_eq(x->desc, y->desc);
+            CHECK(x->ref_count == y->ref_count
+                  && x->packet_count == y->packet_count
+                  && x->byte_count == y->byte_count
+                  && x->duration_msec == y->duration_msec, "%s",
+                  "group stats");
+            CHECK(!memcmp(x->bucket_stats, y->bucket_stats,
+                          x->desc->n_buckets * sizeof *x->bucket_stats),
+                  "%s", "bucket stats");
+            break;
+        }
         default:
             cr_assert_fail("bad mp type");
         }
@@ -621,6 +747,28 @@ assert_msg_eq(const struct ctl_msg *a, const struct ctl_msg *b)
     case CTL_LOG_LEVEL_REQUEST:
         assert_str_eq(a->log_level.spec, b->log_level.spec);
         break;
+    case CTL_SET_CONN_FLAGS:
+        CHECK(a->conn_flags == b->conn_flags, "%s", "conn_flags");
+        break;
+    case CTL_GROUP_MOD:
+        assert_str_eq(a->group_mod.bridge, b->group_mod.bridge);
+        assert_gm_eq(a->group_mod.gm, b->group_mod.gm);
+        break;
+    case CTL_PACKET_IN: {
+        const struct ctl_packet_in *x = &a->packet_in, *y = &b->packet_in;
+        assert_str_eq(x->bridge, y->bridge);
+        CHECK(x->reason == y->reason && x->table_id == y->table_id
+              && x->in_port == y->in_port && x->cookie == y->cookie
+              && x->total_len == y->total_len
+              && x->packet_len == y->packet_len
+              && !memcmp(x->packet, y->packet, x->packet_len), "%s",
+              "packet-in");
+        break;
+    }
+    case CTL_MONITOR:
+        assert_str_eq(a->monitor.bridge, b->monitor.bridge);
+        CHECK(a->monitor.flags == b->monitor.flags, "%s", "monitor flags");
+        break;
     case CTL_LOG_LEVEL_REPLY:
     case CTL_STATUS_REPLY:
         assert_smap_eq(&a->kv, &b->kv);
@@ -633,7 +781,10 @@ assert_msg_eq(const struct ctl_msg *a, const struct ctl_msg *b)
         }
         if (x->mp_type == CTL_MP_DUMP_PORTS) {
             CHECK((x->port) == (y->port), "%s", "x->port == y->port");
-        } else if (x->mp_type == CTL_MP_DUMP_FLOWS) {
+        } else if (x->mp_type == CTL_MP_DUMP_GROUPS) {
+            CHECK(x->group_id == y->group_id, "%s", "group_id");
+        } else if (x->mp_type == CTL_MP_DUMP_FLOWS
+                   || x->mp_type == CTL_MP_AGGREGATE) {
             CHECK((x->dump_flows.flags) == (y->dump_flows.flags), "%s", "x->dump_flows.flags == y->dump_flows.flags");
             assert_fm_eq(x->dump_flows.filter, y->dump_flows.filter);
         } else if (x->mp_type == CTL_MP_TRACE) {
@@ -1156,7 +1307,10 @@ Test(ctl_proto, error_helpers)
     ctl_msg_release(&msg);
     cr_assert_str_eq(ctl_type_name(CTL_ADD_PORT), "ADD_PORT");
     cr_assert_str_eq(ctl_type_name(200), "UNKNOWN");
-    cr_assert(!ctl_type_is_valid(9));
+    cr_assert(!ctl_type_is_valid(10));
+    cr_assert(ctl_type_is_valid(CTL_SET_CONN_FLAGS));
+    cr_assert_str_eq(ctl_type_name(CTL_PACKET_IN), "PACKET_IN");
+    cr_assert_str_eq(ctl_mp_type_name(CTL_MP_AGGREGATE), "AGGREGATE");
     ctl_msg_release(NULL);
 }
 
@@ -1609,6 +1763,10 @@ fake_handle(struct fake *f, struct stream *s, struct ctl_msg *req)
         }
         break;
     }
+    case CTL_BARRIER_REQUEST:
+        ctl_msg_init(&reply, CTL_BARRIER_REPLY, req->xid);
+        fake_reply(s, &reply, false);
+        return;
     case CTL_MULTIPART_REQUEST: {
         struct ctl_mp_request *r = &req->mp_request;
         ctl_msg_init_mp_reply(&reply, req->xid, r->mp_type);
