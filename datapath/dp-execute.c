@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
+#include "conntrack/conntrack.h"
+#include "conntrack/ct-frag.h"
 #include "csum.h"
 #include "hash.h"
 #include "packets.h"
@@ -89,9 +93,20 @@ dp_actions_validate__(const void *actions, size_t size, int nest)
                 return -EINVAL;
             }
             break;
-        case DPA_CT:
-            /* Argument format belongs to the conntrack issue. */
+        case DPA_CT: {
+            const struct dpa_ct *ct = dpa_arg(a);
+
+            if (a->len != dpa_len_for(sizeof *ct)) {
+                return -EINVAL;
+            }
+            if (((ct->nat_flags & DPA_CT_NAT_RANGE_ADDR)
+                    && ct->nat_family != AF_INET
+                    && ct->nat_family != AF_INET6)
+                || ct->alg > DPA_CT_ALG_TFTP) {
+                return -EINVAL;
+            }
             break;
+        }
         case DPA_CLONE: {
             int err = dp_actions_validate__(dpa_arg(a), arg_len, nest + 1);
 
@@ -796,6 +811,133 @@ dp_exec_ct_clear(struct dp_exec_batch *b)
     }
 }
 
+/* ---- Conntrack ---- */
+
+static void
+dp_exec_ct_args(const struct dpa_ct *a, struct ct_exec_args *args,
+                struct ct_nat_action *nat)
+{
+    memset(args, 0, sizeof *args);
+    args->zone = a->zone;
+    args->commit = (a->flags & DPA_CT_F_COMMIT) != 0;
+    args->force = (a->flags & DPA_CT_F_FORCE) != 0;
+    args->mark = a->mark;
+    args->mark_mask = a->mark_mask;
+    memcpy(args->label, a->label, sizeof args->label);
+    memcpy(args->label_mask, a->label_mask, sizeof args->label_mask);
+    args->helper = a->alg == DPA_CT_ALG_FTP ? CT_ALG_FTP
+                   : a->alg == DPA_CT_ALG_TFTP ? CT_ALG_TFTP : CT_ALG_NONE;
+    if (!(a->nat_flags & DPA_CT_NAT)) {
+        return;
+    }
+    memset(nat, 0, sizeof *nat);
+    nat->flags = ((a->nat_flags & DPA_CT_NAT_SRC) ? CT_NAT_SRC : 0)
+                 | ((a->nat_flags & DPA_CT_NAT_DST) ? CT_NAT_DST : 0)
+                 | ((a->nat_flags & DPA_CT_NAT_PERSISTENT)
+                    ? CT_NAT_PERSISTENT : 0)
+                 | ((a->nat_flags & DPA_CT_NAT_HASH) ? CT_NAT_PROTO_HASH : 0)
+                 | ((a->nat_flags & DPA_CT_NAT_RANDOM)
+                    ? CT_NAT_PROTO_RANDOM : 0)
+                 | ((a->nat_flags & DPA_CT_NAT_RANGE_ADDR)
+                    ? CT_NAT_RANGE_ADDR : 0)
+                 | ((a->nat_flags & DPA_CT_NAT_RANGE_PORT)
+                    ? CT_NAT_RANGE_PORT : 0);
+    nat->family = a->nat_family;
+    if (a->nat_family == AF_INET) {
+        memcpy(&nat->min_addr.ipv4, &a->addr_min, 4);
+        memcpy(&nat->max_addr.ipv4, &a->addr_max, 4);
+    } else {
+        nat->min_addr.ipv6 = a->addr_min;
+        nat->max_addr.ipv6 = a->addr_max;
+    }
+    nat->min_port = a->port_min;
+    nat->max_port = a->port_max;
+    args->nat = nat;
+}
+
+/* A datagram reassembled by ct_frag: tracks the view, then runs the rest
+ * of the action list on its fragments (in slices of a batch) with the
+ * view's ct results and metadata. */
+static void
+dp_exec_ct_datagram(const struct dp_exec_ctx *ctx,
+                    const struct ct_exec_args *args, const void *rest,
+                    size_t rest_len, int depth)
+{
+    struct ct_frag_result *res = ctx->frag_res;
+    struct dp_packet *view = res->view;
+    struct flow *view_flow = &res->flow;
+    uint32_t n = res->n_frags;
+
+    conntrack_execute(ctx->ct, &view, &view_flow, 1, args, ctx->now);
+    if (ct_frag_result_finish(res)) {
+        ctx->ops->drop(ctx->aux, DP_EXEC_DROP_INVALID, n);
+        for (uint32_t i = 0; i < n; i++) {
+            dp_packet_delete(res->frags[i]);
+        }
+        ct_frag_result_release(ctx->frag, res);
+        return;
+    }
+    ct_frag_result_release(ctx->frag, res);
+    for (uint32_t i = 0; i < n; ) {
+        struct flow storage[NETDEV_MAX_BURST];
+        struct dp_exec_batch sub;
+
+        sub.count = 0;
+        for (; i < n && sub.count < NETDEV_MAX_BURST; i++) {
+            struct flow *f = &storage[sub.count];
+
+            flow_extract(res->frags[i], f);
+            /* Metadata and ct fields come first in struct flow. */
+            memcpy(f, view_flow, offsetof(struct flow, dl_dst));
+            res->frags[i]->ct_conn = NULL;
+            dp_exec_batch_add(&sub, res->frags[i], f);
+        }
+        dp_execute_actions(ctx, &sub, rest, rest_len, depth);
+    }
+}
+
+/* DPA_CT on 'b': non-fragments are tracked in one conntrack_execute()
+ * call and stay in 'b'; fragments are taken out and handled by
+ * ct_frag (see the top of dp-execute.h). */
+static void
+dp_exec_ct(const struct dp_exec_ctx *ctx, struct dp_exec_batch *b,
+           const struct dpa_ct *a, const void *rest, size_t rest_len,
+           int depth)
+{
+    struct ct_nat_action nat;
+    struct ct_exec_args args;
+
+    dp_exec_ct_args(a, &args, &nat);
+    for (uint32_t i = 0; ctx->frag && i < b->count; ) {
+        struct flow *f = b->flows[i];
+        struct dp_packet *p = b->packets[i];
+        enum ct_frag_verdict v;
+
+        if (!(f->nw_frag & FLOW_NW_FRAG_ANY)) {
+            i++;
+            continue;
+        }
+        v = ct_frag_process(ctx->frag, p, f, a->zone, ctx->frag_res);
+        if (v == CT_FRAG_NOT_FRAG || v == CT_FRAG_INVALID) {
+            i++;            /* conntrack marks an invalid fragment +inv */
+            continue;
+        }
+        /* Held, or part of the result now: out of the batch, unfreed. */
+        memmove(&b->packets[i], &b->packets[i + 1],
+                (b->count - i - 1) * sizeof b->packets[0]);
+        memmove(&b->flows[i], &b->flows[i + 1],
+                (b->count - i - 1) * sizeof b->flows[0]);
+        b->count--;
+        if (v == CT_FRAG_COMPLETE) {
+            dp_exec_ct_datagram(ctx, &args, rest, rest_len, depth);
+        }
+    }
+    if (b->count) {
+        conntrack_execute(ctx->ct, b->packets, b->flows, b->count, &args,
+                          ctx->now);
+    }
+}
+
 /* Removes packet 'i' from 'b' (freeing it), keeping the order. */
 static void
 dp_exec_batch_remove(struct dp_exec_batch *b, uint32_t i)
@@ -840,12 +982,18 @@ dp_execute_actions(const struct dp_exec_ctx *ctx, struct dp_exec_batch *b,
                                     dpa_arg(a));
             }
             break;
-        case DPA_SET_MASKED:
+        case DPA_SET_MASKED: {
+            const struct dpa_set_masked *sm = dpa_arg(a);
+            bool l34 = sm->ofs + sm->n > offsetof(struct flow, dl_type);
+
             for (uint32_t i = 0; i < b->count; i++) {
-                dp_execute_set_masked(b->packets[i], b->flows[i],
-                                      dpa_arg(a));
+                dp_execute_set_masked(b->packets[i], b->flows[i], sm);
+                if (l34) {
+                    conntrack_packet_invalidate(b->packets[i]);
+                }
             }
             break;
+        }
         case DPA_PUSH_VLAN:
             for (uint32_t i = 0; i < b->count; ) {
                 int err = dp_execute_push_vlan(b->packets[i], b->flows[i],
@@ -883,11 +1031,19 @@ dp_execute_actions(const struct dp_exec_ctx *ctx, struct dp_exec_batch *b,
             break;
         }
         case DPA_CT:
-            /* Not yet supported (conntrack is the next issue): the
-             * packets are dropped and counted rather than forwarded as
-             * if untracked. */
-            dp_exec_drop_batch(ctx, b, DP_EXEC_DROP_UNSUPPORTED);
-            return;
+            if (!ctx->ct) {
+                /* No tracker: dropped and counted rather than forwarded
+                 * as if untracked. */
+                dp_exec_drop_batch(ctx, b, DP_EXEC_DROP_UNSUPPORTED);
+                return;
+            }
+            if (a->len != dpa_len_for(sizeof(struct dpa_ct))) {
+                dp_exec_drop_batch(ctx, b, DP_EXEC_DROP_INVALID);
+                return;
+            }
+            dp_exec_ct(ctx, b, dpa_arg(a), (const uint8_t *) a + a->len,
+                       end - ((const uint8_t *) a + a->len), depth);
+            break;
         case DPA_CT_CLEAR:
             dp_exec_ct_clear(b);
             break;

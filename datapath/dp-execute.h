@@ -13,10 +13,19 @@
  * first (ops->clone); later actions never see or corrupt the copy sent.
  *
  * Flows: each packet carries its own struct flow, which SET_MASKED, VLAN,
- * HASH, RECIRC and CT_CLEAR update as they change the packet, so that a
+ * HASH, RECIRC, CT and CT_CLEAR update as they change the packet, so that a
  * recirculated packet is looked up again without being re-parsed.
  *
- * Threads: reentrant; no globals, no locks, no allocation. */
+ * Conntrack: DPA_CT runs conntrack_execute() once for the packets of the
+ * batch that are not fragments (the batch shares one megaflow, hence one
+ * ct() argument).  IP fragments go through the thread's ct_frag first:
+ * held ones leave the batch; when a datagram completes, its reassembled
+ * view is tracked and its fragments run the rest of the action list with
+ * the view's ct results.  SET_MASKED of L3/L4 fields forgets the packet's
+ * cached connection (dp_packet->ct_conn).
+ *
+ * Threads: reentrant; no globals, no allocation; conntrack takes its own
+ * bucket locks. */
 #ifndef TS_DP_EXECUTE_H
 #define TS_DP_EXECUTE_H 1
 
@@ -75,9 +84,21 @@ struct dp_exec_ops {
                          struct dp_packet *const packets[], uint32_t n);
 };
 
+/* Connection tracking state of the calling thread, for DPA_CT.  'ct' NULL:
+ * DPA_CT drops (counted DP_EXEC_DROP_UNSUPPORTED).  'frag' and
+ * 'frag_res' belong to the calling thread (ct-frag.h); 'frag' NULL: IP
+ * fragments reach conntrack as they are (+trk+inv). */
+struct conntrack;
+struct ct_frag;
+struct ct_frag_result;
+
 struct dp_exec_ctx {
     const struct dp_exec_ops *ops;
     void *aux;
+    struct conntrack *ct;
+    struct ct_frag *frag;
+    struct ct_frag_result *frag_res;
+    long long now;              /* msec, for conntrack */
 };
 
 /* Checks that 'actions' is a well-formed list: lengths, argument sizes,

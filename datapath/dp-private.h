@@ -176,6 +176,10 @@ struct dp_ctx {
     size_t n_txq;
     long long now;              /* time_msec() at the start of the pass */
     struct dp_ctx_counters c;
+    /* Fragment reassembly for DPA_CT (this thread's own, ct-frag.h) and
+     * the scratch result it fills (large: kept off the stack). */
+    struct ct_frag *frag;
+    struct ct_frag_result *frag_res;
     /* Cookies to hand back: a worker's context appends under the
      * worker's mutex, the main thread drains holding it; the main
      * context is the main thread's alone. */
@@ -221,7 +225,12 @@ struct dpif {
     void *userspace_aux;
     dpif_stats_cb *stats_cb;            /* main thread only */
     void *stats_aux;
+    struct dpif_ct *ct;                 /* borrowed; set at creation */
+    struct conntrack *conntrack;        /* ct's tracker */
 };
+
+/* dpif.c: the tracker behind a struct dpif_ct. */
+struct conntrack *dpif_ct_conntrack(const struct dpif_ct *);
 
 /* dp-worker.c */
 int dp_ctx_init(struct dp_ctx *, struct dpif *, struct dp_worker *);

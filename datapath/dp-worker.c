@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "conntrack/ct-frag.h"
 #include "errors.h"
 #include "log.h"
 #include "util.h"
@@ -45,7 +46,9 @@ dp_ctx_init(struct dp_ctx *ctx, struct dpif *dpif, struct dp_worker *w)
                                              DP_CLONE_LARGE_BUF);
     free(name);
     ctx->returns = xcalloc(DP_RETURNS_MAX, sizeof *ctx->returns);
-    if (!ctx->clone_small || !ctx->clone_large) {
+    ctx->frag = ct_frag_create(NULL);
+    ctx->frag_res = xzalloc(sizeof *ctx->frag_res);
+    if (!ctx->clone_small || !ctx->clone_large || !ctx->frag) {
         dp_ctx_release(ctx);
         return -ENOMEM;
     }
@@ -61,6 +64,10 @@ dp_ctx_release(struct dp_ctx *ctx)
     free(ctx->returns);
     ctx->returns = NULL;
     ctx->n_returns = 0;
+    ct_frag_destroy(ctx->frag);
+    ctx->frag = NULL;
+    free(ctx->frag_res);
+    ctx->frag_res = NULL;
 }
 
 void
@@ -217,7 +224,14 @@ void
 dp_ctx_execute(struct dp_ctx *ctx, struct dp_exec_batch *b,
                const void *actions, size_t size, int depth)
 {
-    struct dp_exec_ctx ectx = { &dp_ctx_ops, ctx };
+    struct dp_exec_ctx ectx = {
+        .ops = &dp_ctx_ops,
+        .aux = ctx,
+        .ct = ctx->dpif->conntrack,
+        .frag = ctx->frag,
+        .frag_res = ctx->frag_res,
+        .now = ctx->now ? ctx->now : time_msec(),
+    };
 
     dp_execute_actions(&ectx, b, actions, size, depth);
 }

@@ -2,6 +2,8 @@
 #include "dpif.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -278,6 +280,111 @@ dpa_format_set(struct ds *s, const struct dpa_set_masked *sm)
 }
 
 static void
+dpa_format_nat_addr(struct ds *s, int family, const struct in6_addr *a)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    if (family == AF_INET) {
+        inet_ntop(AF_INET, a, buf, sizeof buf);
+        ds_put_cstr(s, buf);
+    } else {
+        inet_ntop(AF_INET6, a, buf, sizeof buf);
+        ds_put_format(s, "[%s]", buf);
+    }
+}
+
+static void
+dpa_format_nat(struct ds *s, const struct dpa_ct *ct)
+{
+    uint16_t f = ct->nat_flags;
+
+    ds_put_cstr(s, "nat");
+    if (!(f & (DPA_CT_NAT_SRC | DPA_CT_NAT_DST))) {
+        return;
+    }
+    ds_put_format(s, "(%s", f & DPA_CT_NAT_SRC ? "src" : "dst");
+    if (f & DPA_CT_NAT_RANGE_ADDR) {
+        ds_put_char(s, '=');
+        dpa_format_nat_addr(s, ct->nat_family, &ct->addr_min);
+        if (memcmp(&ct->addr_min, &ct->addr_max, sizeof ct->addr_min)) {
+            ds_put_char(s, '-');
+            dpa_format_nat_addr(s, ct->nat_family, &ct->addr_max);
+        }
+        if (f & DPA_CT_NAT_RANGE_PORT) {
+            ds_put_format(s, ":%u", ct->port_min);
+            if (ct->port_max != ct->port_min) {
+                ds_put_format(s, "-%u", ct->port_max);
+            }
+        }
+    }
+    if (f & DPA_CT_NAT_PERSISTENT) {
+        ds_put_cstr(s, ",persistent");
+    }
+    if (f & DPA_CT_NAT_HASH) {
+        ds_put_cstr(s, ",hash");
+    }
+    if (f & DPA_CT_NAT_RANDOM) {
+        ds_put_cstr(s, ",random");
+    }
+    ds_put_char(s, ')');
+}
+
+/* OVS's datapath text: ct(commit,zone=1,mark=0x1/0xff,label=0x1/0xf,
+ * helper=ftp,nat(src=10.0.0.1-10.0.0.9:1000-2000)). */
+static void
+dpa_format_ct(struct ds *s, const struct dpa_ct *ct)
+{
+    size_t start;
+
+    ds_put_cstr(s, "ct(");
+    start = s->length;
+    if (ct->flags & DPA_CT_F_FORCE) {
+        ds_put_cstr(s, "force_commit,");
+    } else if (ct->flags & DPA_CT_F_COMMIT) {
+        ds_put_cstr(s, "commit,");
+    }
+    if (ct->zone) {
+        ds_put_format(s, "zone=%u,", ct->zone);
+    }
+    if (ct->mark_mask) {
+        ds_put_format(s, "mark=%#"PRIx32"/%#"PRIx32",", ct->mark,
+                      ct->mark_mask);
+    }
+    if (ct->label_mask[0] || ct->label_mask[1]) {
+        ds_put_cstr(s, "label=0x");
+        if (ct->label[1]) {
+            ds_put_format(s, "%"PRIx64"%016"PRIx64, ct->label[1],
+                          ct->label[0]);
+        } else {
+            ds_put_format(s, "%"PRIx64, ct->label[0]);
+        }
+        ds_put_cstr(s, "/0x");
+        if (ct->label_mask[1]) {
+            ds_put_format(s, "%"PRIx64"%016"PRIx64, ct->label_mask[1],
+                          ct->label_mask[0]);
+        } else {
+            ds_put_format(s, "%"PRIx64, ct->label_mask[0]);
+        }
+        ds_put_char(s, ',');
+    }
+    if (ct->alg == DPA_CT_ALG_FTP || ct->alg == DPA_CT_ALG_TFTP) {
+        ds_put_format(s, "helper=%s,",
+                      ct->alg == DPA_CT_ALG_FTP ? "ftp" : "tftp");
+    }
+    if (ct->nat_flags & DPA_CT_NAT) {
+        dpa_format_nat(s, ct);
+        ds_put_char(s, ',');
+    }
+    if (s->length > start) {
+        ds_chomp(s, ',');
+        ds_put_char(s, ')');
+    } else {
+        /* A bare "ct" as OVS prints it. */
+        ds_truncate(s, start - 1);
+    }
+}
+
+static void
 dpa_format_list(struct ds *s, const void *actions, size_t size)
 {
     const struct dp_action *a;
@@ -362,9 +469,16 @@ dpa_format_list(struct ds *s, const void *actions, size_t size)
         case DPA_HASH:
             ds_put_format(s, "hash(l4(%u))", u32);
             break;
-        case DPA_CT:
-            ds_put_cstr(s, "ct(...)");
+        case DPA_CT: {
+            struct dpa_ct ct;
+
+            if (arg_len < sizeof ct) {
+                goto bad;
+            }
+            memcpy(&ct, arg, sizeof ct);
+            dpa_format_ct(s, &ct);
             break;
+        }
         case DPA_CT_CLEAR:
             ds_put_cstr(s, "ct_clear");
             break;

@@ -116,6 +116,8 @@ dpif_create(const char *name, const struct dpif_config *cfg,
     dpif->megaflow_idle_ms = cfg && cfg->megaflow_idle_ms
                              ? cfg->megaflow_idle_ms : DPIF_DEFAULT_IDLE_MS;
     dpif->ports = dp_port_table_build(NULL, NULL, NULL);
+    dpif->ct = cfg && cfg->ct ? cfg->ct : dpif_ct_global();
+    dpif->conntrack = dpif_ct_conntrack(dpif->ct);
     err = dp_ctx_init(&dpif->main_ctx, dpif, NULL);
     if (err) {
         goto error;
@@ -790,4 +792,760 @@ dpif_get_stats(const struct dpif *dpif, struct dpif_stats *st)
     }
     dp_add_counters(st, &dpif->main_ctx.c);
     st->n_megaflows = dpif_flow_count(dpif);
+}
+
+/* ---- Connection tracking ---------------------------------------------
+ *
+ * Thin wrappers over conntrack.h: struct dpif_ct owns the tracker and
+ * multiplexes its single event callback over the subscribers. */
+
+#include <pthread.h>
+#include <sys/socket.h>
+#include <inttypes.h>
+#include "conntrack/conntrack-private.h"
+#include "conntrack/ct-alg.h"
+#include "dynamic-string.h"
+
+BUILD_ASSERT(sizeof(struct ct_tuple) <= sizeof(struct dpif_ct_tuple));
+
+/* Bounds on the work of one dpif_ct_run(). */
+#define DPIF_CT_SWEEP_ENTRIES 2048
+#define DPIF_CT_EVENTS_PER_RUN 4096
+#define DPIF_CT_IDLE_MS 1000        /* wake-up when nothing is pending */
+#define DPIF_CT_BUSY_MS 100         /* while connections exist */
+
+struct dpif_ct_sub {
+    struct ts_list node;        /* in dpif_ct->subs */
+    struct dpif_ct *owner;
+    bool has_zone;
+    uint16_t zone;
+    dpif_ct_event_cb *cb;
+    void *aux;
+};
+
+struct dpif_ct {
+    struct conntrack *ct;
+    struct ts_list subs;        /* struct dpif_ct_sub.node */
+    long long next_sweep;
+};
+
+struct dpif_ct *
+dpif_ct_create(const struct dpif_ct_config *cfg)
+{
+    struct conntrack_config cc;
+    struct dpif_ct *dct;
+
+    conntrack_config_init(&cc);
+    if (cfg) {
+        cc.max_conns = cfg->max_conns;
+        cc.n_buckets = cfg->n_buckets;
+    }
+    dct = xzalloc(sizeof *dct);
+    dct->ct = conntrack_create(&cc);
+    if (!dct->ct) {
+        free(dct);
+        return NULL;
+    }
+    ts_list_init(&dct->subs);
+    return dct;
+}
+
+void
+dpif_ct_destroy(struct dpif_ct *dct)
+{
+    struct dpif_ct_sub *sub;
+
+    if (!dct) {
+        return;
+    }
+    TS_LIST_FOR_EACH_SAFE (sub, node, &dct->subs) {
+        ts_list_remove(&sub->node);
+        free(sub);
+    }
+    conntrack_destroy(dct->ct);
+    free(dct);
+}
+
+static struct dpif_ct *dpif_ct_the_global;
+static pthread_once_t dpif_ct_global_once = PTHREAD_ONCE_INIT;
+
+static void
+dpif_ct_global_init(void)
+{
+    /* A smaller table than OVS's default 3 M: 256 K buckets (the limit
+     * stays OVS's and can be raised; buckets chain). */
+    struct dpif_ct_config cfg = { .max_conns = 0, .n_buckets = 1 << 18 };
+
+    dpif_ct_the_global = dpif_ct_create(&cfg);
+    if (!dpif_ct_the_global) {
+        ts_fatal(-ENOMEM, "cannot create the connection tracker");
+    }
+}
+
+struct dpif_ct *
+dpif_ct_global(void)
+{
+    pthread_once(&dpif_ct_global_once, dpif_ct_global_init);
+    return dpif_ct_the_global;
+}
+
+struct dpif_ct *
+dpif_get_ct(const struct dpif *dpif)
+{
+    return dpif->ct;
+}
+
+struct conntrack *
+dpif_ct_conntrack(const struct dpif_ct *dct)
+{
+    return dct->ct;
+}
+
+long long
+dpif_ct_run(struct dpif_ct *dct, long long now_ms)
+{
+    long long next;
+    size_t removed = 0;
+
+    if (!ts_list_is_empty(&dct->subs)) {
+        conntrack_run_events(dct->ct, DPIF_CT_EVENTS_PER_RUN);
+    }
+    if (now_ms >= dct->next_sweep) {
+        removed = conntrack_sweep(dct->ct, now_ms, DPIF_CT_SWEEP_ENTRIES);
+        /* Expired entries found: keep going soon; connections present:
+         * sweep at a steady pace; empty table: mostly sleep. */
+        dct->next_sweep = now_ms + (removed ? 10
+                                    : conntrack_get_nconns(dct->ct)
+                                    ? DPIF_CT_BUSY_MS : DPIF_CT_IDLE_MS);
+        if (!ts_list_is_empty(&dct->subs)) {
+            conntrack_run_events(dct->ct, DPIF_CT_EVENTS_PER_RUN);
+        }
+    }
+    next = dct->next_sweep;
+    if (!ts_list_is_empty(&dct->subs)) {
+        next = MIN(next, now_ms + DPIF_CT_BUSY_MS);
+    }
+    return next;
+}
+
+void
+dpif_ct_set_maxconns(struct dpif_ct *dct, uint32_t n)
+{
+    conntrack_set_maxconns(dct->ct, n);
+}
+
+uint32_t
+dpif_ct_get_maxconns(const struct dpif_ct *dct)
+{
+    return conntrack_get_maxconns(dct->ct);
+}
+
+uint32_t
+dpif_ct_get_nconns(const struct dpif_ct *dct)
+{
+    return conntrack_get_nconns(dct->ct);
+}
+
+void
+dpif_ct_set_tcp_seq_chk(struct dpif_ct *dct, bool enabled)
+{
+    conntrack_set_tcp_seq_chk(dct->ct, enabled);
+}
+
+bool
+dpif_ct_get_tcp_seq_chk(const struct dpif_ct *dct)
+{
+    return conntrack_get_tcp_seq_chk(dct->ct);
+}
+
+void
+dpif_ct_get_stats(const struct dpif_ct *dct, struct dpif_ct_stats *out)
+{
+    struct ct_stats s;
+
+    conntrack_get_stats(dct->ct, &s);
+    *out = (struct dpif_ct_stats) {
+        .n_conns = s.n_conns, .max_conns = s.max_conns,
+        .full_drops = s.full_drops, .zone_limit_drops = s.zone_limit_drops,
+        .invalid = s.invalid, .bad_csum = s.bad_csum,
+        .tcp_seq_fail = s.tcp_seq_fail, .nat_exhausted = s.nat_exhausted,
+        .events_dropped = s.events_dropped, .created = s.created,
+        .expired = s.expired,
+    };
+}
+
+void
+dpif_ct_get_zone_stats(const struct dpif_ct *dct, uint16_t zone,
+                       struct dpif_ct_zone_stats *out)
+{
+    struct ct_zone_stats s;
+    bool own = false;
+
+    conntrack_get_zone_stats(dct->ct, zone, &s);
+    conntrack_get_zone_limit(dct->ct, zone, &own);
+    *out = (struct dpif_ct_zone_stats) {
+        .count = s.count, .limit = s.limit, .own_limit = own,
+        .limit_drops = s.limit_drops,
+    };
+}
+
+void
+dpif_ct_set_default_limit(struct dpif_ct *dct, uint32_t limit)
+{
+    conntrack_set_default_zone_limit(dct->ct, limit);
+}
+
+uint32_t
+dpif_ct_get_default_limit(const struct dpif_ct *dct)
+{
+    return conntrack_get_default_zone_limit(dct->ct);
+}
+
+void
+dpif_ct_set_zone_limit(struct dpif_ct *dct, uint16_t zone, uint32_t limit)
+{
+    conntrack_set_zone_limit(dct->ct, zone, limit);
+}
+
+void
+dpif_ct_del_zone_limit(struct dpif_ct *dct, uint16_t zone)
+{
+    conntrack_del_zone_limit(dct->ct, zone);
+}
+
+/* ---- Timeout policies ---- */
+
+const char *const *
+dpif_ct_tp_keys(void)
+{
+    static const char *const keys[] = {
+        "tcp_syn_sent", "tcp_syn_recv", "tcp_established", "tcp_fin_wait",
+        "tcp_close_wait", "tcp_last_ack", "tcp_time_wait", "tcp_close",
+        "tcp_syn_sent2", "tcp_retransmit", "tcp_unack", "udp_first",
+        "udp_single", "udp_multiple", "icmp_first", "icmp_reply", NULL,
+    };
+    BUILD_ASSERT(ARRAY_SIZE(keys) == CT_TP_N_ATTRS + 1);
+
+    return keys;
+}
+
+int
+dpif_ct_tp_set(struct dpif_ct *dct, const uint16_t *zone,
+               const struct smap *keys, char **errp)
+{
+    struct ct_timeout_policy tp;
+    const struct smap_entry *kv;
+    int err;
+
+    *errp = NULL;
+    if (zone) {
+        if (conntrack_zone_tp_get(dct->ct, *zone, &tp)) {
+            memset(&tp, 0, sizeof tp);
+        }
+    } else {
+        conntrack_default_tp_get(dct->ct, &tp);
+    }
+    SMAP_FOR_EACH (kv, keys) {
+        enum ct_tp_attr attr;
+        uint64_t v;
+
+        if (ct_tp_attr_from_name(kv->key, &attr)) {
+            *errp = xasprintf("unknown timeout policy key '%s'", kv->key);
+            return -EINVAL;
+        }
+        if (!str_to_u64(kv->value, UINT32_MAX, &v)) {
+            *errp = xasprintf("bad value '%s' for timeout policy key '%s'",
+                              kv->value, kv->key);
+            return -EINVAL;
+        }
+        tp.present |= 1u << attr;
+        tp.attrs[attr] = v;
+    }
+    err = zone ? conntrack_zone_tp_set(dct->ct, *zone, &tp)
+               : conntrack_default_tp_set(dct->ct, &tp);
+    if (err) {
+        *errp = xasprintf("cannot set timeout policy: %s",
+                          ts_strerror(err));
+    }
+    return err;
+}
+
+int
+dpif_ct_tp_get(const struct dpif_ct *dct, const uint16_t *zone,
+               struct smap *out)
+{
+    struct ct_timeout_policy tp;
+
+    smap_destroy(out);
+    smap_init(out);
+    if (zone) {
+        int err = conntrack_zone_tp_get(dct->ct, *zone, &tp);
+
+        if (err) {
+            return err;
+        }
+    } else {
+        conntrack_default_tp_get(dct->ct, &tp);
+    }
+    for (int i = 0; i < CT_TP_N_ATTRS; i++) {
+        if (tp.present & (1u << i)) {
+            char buf[16];
+
+            snprintf(buf, sizeof buf, "%"PRIu32, tp.attrs[i]);
+            smap_replace(out, ct_tp_attr_name(i), buf);
+        }
+    }
+    return 0;
+}
+
+int
+dpif_ct_tp_del(struct dpif_ct *dct, uint16_t zone)
+{
+    return conntrack_zone_tp_del(dct->ct, zone);
+}
+
+/* ---- Flush ---- */
+
+static int
+dpif_ct_tuple_field(struct ct_tuple *t, const char *key, const char *value,
+                    char **errp)
+{
+    uint64_t v;
+
+    if (!strcmp(key, "ct_nw_src") || !strcmp(key, "ct_nw_dst")) {
+        uint32_t ip;
+
+        if (t->family == AF_INET6 || ip_parse(value, &ip)) {
+            goto bad;
+        }
+        t->family = AF_INET;
+        if (key[6] == 's') {
+            t->src.ipv4 = ip;
+        } else {
+            t->dst.ipv4 = ip;
+        }
+    } else if (!strcmp(key, "ct_ipv6_src") || !strcmp(key, "ct_ipv6_dst")) {
+        struct in6_addr a;
+
+        if (t->family == AF_INET || ipv6_parse(value, &a)) {
+            goto bad;
+        }
+        t->family = AF_INET6;
+        if (key[8] == 's') {
+            t->src.ipv6 = a;
+        } else {
+            t->dst.ipv6 = a;
+        }
+    } else if (!strcmp(key, "ct_nw_proto")) {
+        if (!str_to_u64(value, UINT8_MAX, &v)) {
+            goto bad;
+        }
+        t->nw_proto = v;
+    } else if (!strcmp(key, "ct_tp_src") || !strcmp(key, "ct_tp_dst")) {
+        if (!str_to_u64(value, UINT16_MAX, &v)) {
+            goto bad;
+        }
+        if (key[6] == 's') {
+            t->src_port = htons(v);
+        } else {
+            t->dst_port = htons(v);
+        }
+    } else if (!strcmp(key, "icmp_id")) {
+        if (!str_to_u64(value, UINT16_MAX, &v)) {
+            goto bad;
+        }
+        t->src_port = t->dst_port = htons(v);
+    } else if (!strcmp(key, "icmp_type") || !strcmp(key, "icmp_code")) {
+        if (!str_to_u64(value, UINT8_MAX, &v)) {
+            goto bad;
+        }
+        if (key[5] == 't') {
+            t->icmp_type = v;
+        } else {
+            t->icmp_code = v;
+        }
+    } else {
+        *errp = xasprintf("unknown conntrack tuple field '%s'", key);
+        return -EINVAL;
+    }
+    return 0;
+
+bad:
+    *errp = xasprintf("bad value '%s' for conntrack tuple field '%s'",
+                      value, key);
+    return -EINVAL;
+}
+
+int
+dpif_ct_tuple_parse(const char *s, struct dpif_ct_tuple *out, char **errp)
+{
+    struct ct_tuple t;
+    char *copy = xstrdup(s), *save = NULL;
+    int err = 0;
+
+    *errp = NULL;
+    memset(&t, 0, sizeof t);
+    for (char *tok = strtok_r(copy, ", ", &save); tok;
+         tok = strtok_r(NULL, ", ", &save)) {
+        char *eq = strchr(tok, '=');
+
+        if (!eq) {
+            *errp = xasprintf("conntrack tuple part '%s' lacks '='", tok);
+            err = -EINVAL;
+            goto out;
+        }
+        *eq = '\0';
+        err = dpif_ct_tuple_field(&t, tok, eq + 1, errp);
+        if (err) {
+            goto out;
+        }
+    }
+    if (!t.family || !t.nw_proto) {
+        *errp = xasprintf("conntrack tuple '%s' needs addresses and "
+                          "ct_nw_proto", s);
+        err = -EINVAL;
+        goto out;
+    }
+    memset(out, 0, sizeof *out);
+    memcpy(out->opaque, &t, sizeof t);
+out:
+    free(copy);
+    return err;
+}
+
+struct dpif_ct_flush_op {
+    struct dpif_ct *dct;
+    struct ct_flush_filter filter;
+    bool has_filter;
+    struct ct_tuple orig, reply;
+    struct ct_flush_cursor cursor;
+};
+
+static void
+dpif_ct_filter_convert(const struct dpif_ct_flush_filter *in,
+                       struct ct_flush_filter *out,
+                       struct ct_tuple *orig, struct ct_tuple *reply)
+{
+    memset(out, 0, sizeof *out);
+    out->has_zone = in->has_zone;
+    out->zone = in->zone;
+    out->mark = in->mark;
+    out->mark_mask = in->mark_mask;
+    memcpy(out->label, in->label, sizeof out->label);
+    memcpy(out->label_mask, in->label_mask, sizeof out->label_mask);
+    if (in->orig) {
+        memcpy(orig, in->orig->opaque, sizeof *orig);
+        orig->zone = in->zone;
+        out->orig = orig;
+    }
+    if (in->reply) {
+        memcpy(reply, in->reply->opaque, sizeof *reply);
+        reply->zone = in->zone;
+        out->reply = reply;
+    }
+}
+
+size_t
+dpif_ct_flush(struct dpif_ct *dct, const struct dpif_ct_flush_filter *f)
+{
+    struct dpif_ct_flush_op *op = dpif_ct_flush_start(dct, f);
+    size_t n = 0;
+
+    while (dpif_ct_flush_next(op, SIZE_MAX, &n)) {
+        continue;
+    }
+    dpif_ct_flush_destroy(op);
+    return n;
+}
+
+struct dpif_ct_flush_op *
+dpif_ct_flush_start(struct dpif_ct *dct, const struct dpif_ct_flush_filter *f)
+{
+    struct dpif_ct_flush_op *op = xzalloc(sizeof *op);
+
+    op->dct = dct;
+    if (f) {
+        op->has_filter = true;
+        dpif_ct_filter_convert(f, &op->filter, &op->orig, &op->reply);
+    }
+    conntrack_flush_start(&op->cursor);
+    return op;
+}
+
+bool
+dpif_ct_flush_next(struct dpif_ct_flush_op *op, size_t max_buckets,
+                   size_t *n_removed)
+{
+    if (!op->cursor.done) {
+        *n_removed += conntrack_flush_next(op->dct->ct, &op->cursor,
+                                           op->has_filter ? &op->filter
+                                                          : NULL,
+                                           max_buckets, time_msec());
+    }
+    return !op->cursor.done;
+}
+
+void
+dpif_ct_flush_destroy(struct dpif_ct_flush_op *op)
+{
+    free(op);
+}
+
+/* ---- Dump ---- */
+
+#define DPIF_CT_DUMP_CHUNK 64
+
+struct dpif_ct_dump {
+    struct dpif_ct *dct;
+    struct ct_dump_cursor cursor;
+    bool verbose, stats;
+    struct ct_entry entries[DPIF_CT_DUMP_CHUNK];
+};
+
+struct dpif_ct_dump *
+dpif_ct_dump_start(struct dpif_ct *dct, const uint16_t *zone, bool verbose,
+                   bool stats)
+{
+    struct dpif_ct_dump *d = xzalloc(sizeof *d);
+
+    d->dct = dct;
+    d->verbose = verbose;
+    d->stats = stats;
+    conntrack_dump_start(&d->cursor, zone);
+    return d;
+}
+
+bool
+dpif_ct_dump_next(struct dpif_ct_dump *d, struct ds *out, size_t max)
+{
+    while (max && !d->cursor.done) {
+        size_t n = conntrack_dump_next(d->dct->ct, &d->cursor, d->entries,
+                                       MIN(max, DPIF_CT_DUMP_CHUNK),
+                                       time_msec());
+
+        for (size_t i = 0; i < n; i++) {
+            ct_format_entry(out, &d->entries[i], d->verbose, d->stats);
+            ds_put_char(out, '\n');
+        }
+        if (!n) {
+            break;      /* bounded work: let the caller come back */
+        }
+        max -= n;
+    }
+    return !d->cursor.done;
+}
+
+void
+dpif_ct_dump_destroy(struct dpif_ct_dump *d)
+{
+    free(d);
+}
+
+size_t
+dpif_ct_dump_expectations(struct dpif_ct *dct, const uint16_t *zone,
+                          struct ds *out)
+{
+    struct conntrack *ct = dct->ct;
+    size_t n = 0;
+
+    /* The list is bounded by CT_MAX_EXPECTATIONS; formatting under the
+     * spinlock only appends to a string. */
+    pthread_spin_lock(&ct->exp_lock);
+    for (const struct ct_expectation *e = ct->exp_list; e; e = e->next) {
+        if (zone && e->tuple.zone != *zone) {
+            continue;
+        }
+        ct_alg_format_expectation(out, e, -1);
+        ds_put_char(out, '\n');
+        n++;
+    }
+    pthread_spin_unlock(&ct->exp_lock);
+    return n;
+}
+
+/* ---- Events ---- */
+
+static void
+dpif_ct_event(enum ct_event_type type, const struct ct_entry *e, void *dct_)
+{
+    static const char *const names[] = {
+        [CT_EVENT_NEW] = "[NEW] ",
+        [CT_EVENT_UPDATE] = "[UPDATE] ",
+        [CT_EVENT_DESTROY] = "[DESTROY] ",
+    };
+    struct dpif_ct *dct = dct_;
+    struct dpif_ct_sub *sub;
+    struct ds line;
+
+    ds_init(&line);
+    ds_put_cstr(&line, type < ARRAY_SIZE(names) ? names[type] : "[?] ");
+    ct_format_entry(&line, e, false, false);
+    TS_LIST_FOR_EACH_SAFE (sub, node, &dct->subs) {
+        if (!sub->has_zone || sub->zone == e->zone) {
+            sub->cb(sub->aux, ds_cstr(&line));
+        }
+    }
+    ds_destroy(&line);
+}
+
+struct dpif_ct_sub *
+dpif_ct_subscribe(struct dpif_ct *dct, const uint16_t *zone,
+                  dpif_ct_event_cb *cb, void *aux)
+{
+    struct dpif_ct_sub *sub = xzalloc(sizeof *sub);
+
+    sub->owner = dct;
+    sub->has_zone = zone != NULL;
+    sub->zone = zone ? *zone : 0;
+    sub->cb = cb;
+    sub->aux = aux;
+    if (ts_list_is_empty(&dct->subs)) {
+        conntrack_set_event_cb(dct->ct, dpif_ct_event, dct);
+    }
+    ts_list_push_back(&dct->subs, &sub->node);
+    return sub;
+}
+
+void
+dpif_ct_unsubscribe(struct dpif_ct_sub *sub)
+{
+    if (!sub) {
+        return;
+    }
+    ts_list_remove(&sub->node);
+    if (ts_list_is_empty(&sub->owner->subs)) {
+        conntrack_set_event_cb(sub->owner->ct, NULL, NULL);
+    }
+    free(sub);
+}
+
+/* ---- Read-only lookup (trace) ---- */
+
+static void
+dpif_ct_fill_flow(struct flow *flow, const struct ct_entry *e, uint16_t zone)
+{
+    flow->ct_zone = zone;
+    flow->ct_mark = e->mark;
+    memcpy(flow->ct_label, e->label, sizeof flow->ct_label);
+    flow->ct_nw_proto = e->orig.nw_proto;
+    flow->ct_tp_src = e->orig.src_port;
+    flow->ct_tp_dst = e->orig.dst_port;
+    if (e->orig.family == AF_INET) {
+        flow->ct_nw_src = e->orig.src.ipv4;
+        flow->ct_nw_dst = e->orig.dst.ipv4;
+    } else {
+        flow->ct_ipv6_src = e->orig.src.ipv6;
+        flow->ct_ipv6_dst = e->orig.dst.ipv6;
+    }
+}
+
+/* Finds the connection for 'tuple' and snapshots it; returns whether it
+ * found one and, in '*reply', the direction.  Takes the bucket stripe
+ * and then the owner stripe by try-lock only (the order rule of
+ * conntrack.h), retrying a bounded number of times. */
+static bool
+dpif_ct_find(struct conntrack *ct, const struct ct_tuple *tuple,
+             long long now_ms, struct ct_entry *e, bool *reply)
+{
+    uint32_t hash = ct_tuple_hash(tuple, ct->hash_basis);
+    struct ct_stripe *s = ct_stripe_of(ct, hash);
+    uint32_t now = ct_time(ct, now_ms);
+
+    for (int attempt = 0; attempt < 64; attempt++) {
+        bool retry = false;
+
+        ct_lock(s);
+        for (struct ct_node *n = ct->buckets[hash & ct->bucket_mask]; n;
+             n = n->next) {
+            struct ct_conn *conn = ct_node_conn(n);
+            struct ct_stripe *owner;
+            struct ct_tuple t;
+
+            if (n->hash != hash) {
+                continue;
+            }
+            if (n->is_rev) {
+                t = conn->ext->rev;
+            } else {
+                ct_key_to_tuple(&conn->key, &t);
+            }
+            if (!ct_tuple_equals(&t, tuple)) {
+                continue;
+            }
+            owner = ct_stripe_of(ct, conn->node.hash);
+            if (owner != s && !ct_trylock(owner)) {
+                retry = true;
+                break;
+            }
+            {
+            bool alive = !ct_conn_expired(conn, now);
+
+            if (alive) {
+                ct_conn_to_entry(ct, conn, e, now);
+                *reply = n->is_rev;
+            }
+            if (owner != s) {
+                ct_unlock(owner);
+            }
+            ct_unlock(s);
+            return alive;
+            }
+        }
+        ct_unlock(s);
+        if (!retry) {
+            return false;
+        }
+    }
+    return false;
+}
+
+int
+dpif_ct_lookup(struct dpif_ct *dct, const struct dp_packet *packet,
+               struct flow *flow, uint16_t zone)
+{
+    struct conntrack *ct = dct->ct;
+    struct ct_entry e;
+    struct ct_ctx ctx;
+    bool reply = false;
+    uint16_t state;
+
+    memset(&ctx, 0, sizeof ctx);
+    if (flow->nw_frag
+        || ct_extract((struct dp_packet *) (uintptr_t) packet, flow, zone,
+                      &ctx)) {
+        flow->ct_state = CS_TRACKED | CS_INVALID;
+        flow->ct_zone = zone;
+        return -EINVAL;
+    }
+    memset(&e, 0, sizeof e);
+    if (dpif_ct_find(ct, &ctx.tuple, time_msec(), &e, &reply)) {
+        state = CS_TRACKED;
+        if (ctx.related) {
+            state |= CS_RELATED;
+        } else if (reply || e.seen_reply) {
+            state |= CS_ESTABLISHED;
+        } else {
+            state |= CS_NEW;
+        }
+        if (reply) {
+            state |= CS_REPLY_DIR;
+        }
+        if (e.nat_flags & CT_NAT_SRC) {
+            state |= CS_SRC_NAT;
+        }
+        if (e.nat_flags & CT_NAT_DST) {
+            state |= CS_DST_NAT;
+        }
+        dpif_ct_fill_flow(flow, &e, zone);
+        flow->ct_state = state;
+        return 0;
+    }
+    /* No connection: a packet that could start one is +new (a reply
+     * without a connection would be +new too in OVS's other/UDP; TCP
+     * non-SYN is +inv, which this lookup does not second-guess). */
+    memset(&e, 0, sizeof e);
+    e.orig = ctx.tuple;
+    dpif_ct_fill_flow(flow, &e, zone);
+    flow->ct_state = CS_TRACKED | (ctx.related ? CS_INVALID : CS_NEW);
+    return 0;
 }

@@ -47,7 +47,7 @@ enum dp_action_type {
     DPA_POP_VLAN,       /* no argument */
     DPA_RECIRC,         /* uint32_t recirc_id: re-enter lookup */
     DPA_HASH,           /* uint32_t basis: dp_hash = hash of the 5-tuple */
-    DPA_CT,             /* conntrack (conntrack issue) */
+    DPA_CT,             /* struct dpa_ct */
     DPA_CT_CLEAR,       /* no argument */
     DPA_CLONE,          /* nested action list on a copy of the packet */
     DPA_TRUNC,          /* uint32_t max_len for the next output */
@@ -82,6 +82,49 @@ struct dpa_push_vlan {
     uint32_t pad;
 };
 
+/* DPA_CT: sends the packet through the connection tracker (OVS's
+ * ct() datapath action).  Afterwards the packet's flow carries ct_state,
+ * ct_zone, ct_mark, ct_label and the original-direction tuple.  IP
+ * fragments are reassembled first (held fragments leave the action list;
+ * a completed datagram's fragments continue with the datagram's ct
+ * results). */
+enum dpa_ct_flags {
+    DPA_CT_F_COMMIT = 1 << 0,
+    DPA_CT_F_FORCE = 1 << 1,            /* commit only */
+};
+enum dpa_ct_nat_flags {
+    DPA_CT_NAT = 1 << 0,                /* nat() present */
+    DPA_CT_NAT_SRC = 1 << 1,
+    DPA_CT_NAT_DST = 1 << 2,
+    DPA_CT_NAT_PERSISTENT = 1 << 3,
+    DPA_CT_NAT_HASH = 1 << 4,
+    DPA_CT_NAT_RANDOM = 1 << 5,
+    DPA_CT_NAT_RANGE_ADDR = 1 << 6,     /* addr_min/addr_max valid */
+    DPA_CT_NAT_RANGE_PORT = 1 << 7,     /* port_min/port_max valid */
+};
+enum dpa_ct_alg {
+    DPA_CT_ALG_NONE = 0,
+    DPA_CT_ALG_FTP,
+    DPA_CT_ALG_TFTP,
+};
+struct dpa_ct {
+    uint16_t zone;
+    uint8_t flags;              /* enum dpa_ct_flags */
+    uint8_t alg;                /* enum dpa_ct_alg, on commit */
+    uint16_t nat_flags;         /* enum dpa_ct_nat_flags */
+    uint8_t nat_family;         /* AF_INET or AF_INET6 (with RANGE_ADDR) */
+    uint8_t pad;
+    uint32_t mark;              /* on commit, if mark_mask != 0 */
+    uint32_t mark_mask;
+    uint64_t label[2];          /* [0]: low 64 bits; on commit */
+    uint64_t label_mask[2];
+    struct in6_addr addr_min;   /* IPv4: first 4 bytes, be */
+    struct in6_addr addr_max;
+    uint16_t port_min;          /* host order */
+    uint16_t port_max;
+    uint32_t pad2;
+};
+
 /* A growable buffer of datapath actions with a fixed capacity (the upcall
  * path must not allocate).  If an append does not fit, 'overflow' is set
  * and the list must not be used. */
@@ -112,7 +155,8 @@ static inline const void *dpa_arg(const struct dp_action *a)
 }
 /* Formats actions in OVS's datapath style: "1,2", "drop",
  * "push_vlan(vid=10,pcp=0),2", "recirc(0x1)", "userspace(...)",
- * "set(ipv4(src=10.0.0.1))". */
+ * "set(ipv4(src=10.0.0.1))", "ct(commit,zone=1,mark=0x1/0xff,
+ * nat(src=10.0.0.1-10.0.0.9:1000-2000))", "ct_clear". */
 struct ds;
 void dpa_format(struct ds *, const void *actions, size_t size);
 
@@ -177,6 +221,8 @@ struct dpif_config {
     int n_workers;              /* 0: default (1) */
     size_t max_megaflows;       /* 0: default (200000) */
     int megaflow_idle_ms;       /* 0: default (10000) */
+    struct dpif_ct *ct;         /* connection tracker for DPA_CT; NULL:
+                                 * dpif_ct_global() */
 };
 
 int dpif_create(const char *name, const struct dpif_config *,
@@ -281,5 +327,162 @@ struct dpif_stats {
     uint64_t n_upcall_errors;
 };
 void dpif_get_stats(const struct dpif *, struct dpif_stats *);
+
+/* ---- Connection tracking ----------------------------------------------
+ *
+ * One connection tracker serves every datapath of the process, as in
+ * OVS's single userspace datapath: dpif_ct_global() creates it on first
+ * use and it lives until exit.  A dpif uses dpif_config.ct if set (tests
+ * make private trackers with dpif_ct_create()), else the global one.
+ * Zones are the only separation between bridges.
+ *
+ * Threads: every dpif_ct_* function is for the main thread (workers only
+ * run DPA_CT).  Work that can be large (dump, flush) proceeds in slices
+ * bounded by the caller. */
+struct dpif_ct;
+
+struct dpif_ct_config {
+    uint32_t max_conns;         /* 0: 3,000,000 (OVS) */
+    uint32_t n_buckets;         /* 0: derived from max_conns */
+};
+/* Creates a private tracker ('cfg' NULL: defaults); the caller owns it and
+ * must destroy it after every dpif using it.  Returns NULL on failure. */
+struct dpif_ct *dpif_ct_create(const struct dpif_ct_config *cfg);
+void dpif_ct_destroy(struct dpif_ct *);     /* accepts NULL */
+/* The process-wide tracker (created on first call, never freed).
+ * Thread-safe. */
+struct dpif_ct *dpif_ct_global(void);
+/* The tracker 'dpif' uses (borrowed). */
+struct dpif_ct *dpif_get_ct(const struct dpif *);
+
+/* Main-loop work: sweeps expired connections (bounded work), delivers
+ * queued events to subscribers.  Returns the time (msec, same clock as
+ * 'now_ms') at which it wants to run again; when idle that is seconds
+ * away so an idle switch costs no CPU. */
+long long dpif_ct_run(struct dpif_ct *, long long now_ms);
+
+/* Limits and counters (OVS's dpctl/ct-set-maxconns, ct-get-maxconns,
+ * ct-get-nconns, ct-enable/disable-tcp-seq-chk). */
+void dpif_ct_set_maxconns(struct dpif_ct *, uint32_t);
+uint32_t dpif_ct_get_maxconns(const struct dpif_ct *);
+uint32_t dpif_ct_get_nconns(const struct dpif_ct *);
+void dpif_ct_set_tcp_seq_chk(struct dpif_ct *, bool enabled);
+bool dpif_ct_get_tcp_seq_chk(const struct dpif_ct *);
+
+struct dpif_ct_stats {
+    uint32_t n_conns, max_conns;
+    uint64_t full_drops;        /* commits refused: table full */
+    uint64_t zone_limit_drops;  /* commits refused: zone limit */
+    uint64_t invalid;           /* packets marked +inv */
+    uint64_t bad_csum;
+    uint64_t tcp_seq_fail;
+    uint64_t nat_exhausted;     /* NAT found no free tuple */
+    uint64_t events_dropped;
+    uint64_t created, expired;
+};
+void dpif_ct_get_stats(const struct dpif_ct *, struct dpif_ct_stats *);
+
+struct dpif_ct_zone_stats {
+    uint32_t count;             /* connections in the zone */
+    uint32_t limit;             /* in force; 0: unlimited */
+    bool own_limit;             /* false: follows the default limit */
+    uint64_t limit_drops;
+};
+void dpif_ct_get_zone_stats(const struct dpif_ct *, uint16_t zone,
+                            struct dpif_ct_zone_stats *);
+
+/* Zone limits (OVS's ct-set-limits / ct-get-limits / ct-del-limits):
+ * limit 0 is unlimited; a zone without its own limit uses the
+ * default. */
+void dpif_ct_set_default_limit(struct dpif_ct *, uint32_t limit);
+uint32_t dpif_ct_get_default_limit(const struct dpif_ct *);
+void dpif_ct_set_zone_limit(struct dpif_ct *, uint16_t zone, uint32_t);
+void dpif_ct_del_zone_limit(struct dpif_ct *, uint16_t zone);
+
+/* Timeout policies with OVS's key names ("tcp_established", "udp_first",
+ * "icmp_reply", ..., values in seconds as decimal strings).  'zone' NULL
+ * is the default policy.  Set merges the given keys into the zone's
+ * policy (a zone without one starts from nothing: unset keys use the
+ * default policy); an unknown key or bad value returns -EINVAL and sets
+ * '*errp' (malloc'ed) and changes nothing.  Get fills 'out' (cleared
+ * first) with the keys set, returns -ENOENT if the zone has no policy.
+ * Del returns -ENOENT likewise (the default policy cannot be deleted:
+ * -EINVAL). */
+int dpif_ct_tp_set(struct dpif_ct *, const uint16_t *zone,
+                   const struct smap *keys, char **errp);
+int dpif_ct_tp_get(const struct dpif_ct *, const uint16_t *zone,
+                   struct smap *out);
+int dpif_ct_tp_del(struct dpif_ct *, uint16_t zone);
+/* Every valid key name, NULL-terminated (static). */
+const char *const *dpif_ct_tp_keys(void);
+
+/* A connection tuple as dpctl/flush-conntrack takes it.  Parsed from
+ * OVS's syntax "ct_nw_src=10.0.0.1,ct_nw_dst=10.0.0.2,ct_nw_proto=6,
+ * ct_tp_src=1,ct_tp_dst=2" (ct_ipv6_src/ct_ipv6_dst for IPv6; for ICMP
+ * icmp_id, icmp_type, icmp_code).  Opaque storage, plain data. */
+struct dpif_ct_tuple {
+    uint8_t opaque[48];
+};
+/* Returns 0, or -EINVAL with '*errp' (malloc'ed) naming the bad part. */
+int dpif_ct_tuple_parse(const char *, struct dpif_ct_tuple *, char **errp);
+
+/* Flush filter: every given criterion must match. */
+struct dpif_ct_flush_filter {
+    bool has_zone;
+    uint16_t zone;
+    uint32_t mark, mark_mask;       /* mask 0: any */
+    uint64_t label[2], label_mask[2];
+    const struct dpif_ct_tuple *orig;   /* NULL: any */
+    const struct dpif_ct_tuple *reply;  /* NULL: any */
+};
+/* Flushes in one call; returns the number of entries removed.  'filter'
+ * NULL: everything. */
+size_t dpif_ct_flush(struct dpif_ct *, const struct dpif_ct_flush_filter *);
+/* Sliced flush.  start copies the filter (tuples included); next removes
+ * matching entries from at most 'max_buckets' buckets, adds to '*n_removed'
+ * and returns true while more remains; destroy accepts NULL. */
+struct dpif_ct_flush_op;
+struct dpif_ct_flush_op *dpif_ct_flush_start(
+    struct dpif_ct *, const struct dpif_ct_flush_filter *);
+bool dpif_ct_flush_next(struct dpif_ct_flush_op *, size_t max_buckets,
+                        size_t *n_removed);
+void dpif_ct_flush_destroy(struct dpif_ct_flush_op *);
+
+/* Sliced dump in OVS's dpctl/dump-conntrack format, one line per
+ * connection ending in '\n'.  'zone' NULL: every zone; 'verbose' is -m,
+ * 'stats' is -s (per-direction packets/bytes, timeout).  next appends at
+ * most 'max' lines to 'out' and returns true while more remains (it may
+ * append nothing and still return true).  Lines are not sorted. */
+struct dpif_ct_dump;
+struct dpif_ct_dump *dpif_ct_dump_start(struct dpif_ct *,
+                                        const uint16_t *zone,
+                                        bool verbose, bool stats);
+bool dpif_ct_dump_next(struct dpif_ct_dump *, struct ds *out, size_t max);
+void dpif_ct_dump_destroy(struct dpif_ct_dump *);
+
+/* Appends pending helper expectations (FTP/TFTP), one line each ending in
+ * '\n' (format of ct_alg_format_expectation); 'zone' NULL: all.  Returns
+ * the number of lines.  Bounded by the expectation table size. */
+size_t dpif_ct_dump_expectations(struct dpif_ct *, const uint16_t *zone,
+                                 struct ds *out);
+
+/* Events, in the style of `conntrack -E`: "[NEW] ", "[UPDATE] " or
+ * "[DESTROY] " followed by the dump-conntrack line (no newline).  The
+ * callback runs in the main thread from dpif_ct_run(); 'line' is borrowed
+ * for the call.  Subscriptions stay until unsubscribed; the tracker
+ * queues events only while at least one exists. */
+typedef void dpif_ct_event_cb(void *aux, const char *line);
+struct dpif_ct_sub;
+struct dpif_ct_sub *dpif_ct_subscribe(struct dpif_ct *, const uint16_t *zone,
+                                      dpif_ct_event_cb *, void *aux);
+void dpif_ct_unsubscribe(struct dpif_ct_sub *);     /* accepts NULL */
+
+/* Read-only lookup for tracing: the ct_state (CS_* bits, CS_TRACKED
+ * included), mark, labels and original tuple that DPA_CT in 'zone' would
+ * give 'packet' with key 'flow' now, without creating or updating
+ * anything.  Writes the result into 'flow' ct_* fields.  Returns 0, or
+ * -EINVAL if the packet cannot be tracked (+trk+inv is then written). */
+int dpif_ct_lookup(struct dpif_ct *, const struct dp_packet *packet,
+                   struct flow *flow, uint16_t zone);
 
 #endif /* dpif.h */

@@ -23,21 +23,34 @@ static const unsigned int stage_starts[CLS_MAX_STAGES] = {
 /* One slot of an open-addressing index (linear probing, at most half
  * full, backward-shift deletion so that probes need no tombstones).  Slots
  * are 8 bytes; the main index keeps a parallel array of entries, so that a
- * probe touches a small footprint, reads an entry only when the hash
- * matches, and never reads a rule (rules are big and cold). */
+ * probe touches a small footprint and reads an entry only when the hash
+ * matches.  The key is not copied into the entry: it points to the packed
+ * flow words of the head rule's minimatch (which are exactly the
+ * subtable's masked key words), so a hash match costs one more read but
+ * the index stays small (24 bytes per slot). */
 struct cls_slot {
     uint32_t hash;
     uint32_t count;             /* 0: empty slot */
 };
 
-/* Main index entry: a chain and a copy of its key, the subtable's mask
- * words only (key[i] is word idx[i] of the rules' normalized flow). */
+/* Main index entry: a chain and its key, the subtable's mask words only
+ * (key[i] is word idx[i] of the rules' normalized flow).  Invariant:
+ * 'key' is minimatch_flow_words() of 'head' and 'priority' is
+ * head->priority; entry_set_head() keeps both. */
 struct cls_entry {
     struct cls_rule *head;      /* highest priority rule of the chain */
     int priority;               /* head->priority */
     uint32_t pad;
-    uint64_t key[];             /* n_idx words */
+    const uint64_t *key;        /* n_idx words, owned by 'head' */
 };
+
+static inline void
+entry_set_head(struct cls_entry *e, struct cls_rule *head)
+{
+    e->head = head;
+    e->priority = head->priority;
+    e->key = minimatch_flow_words(&head->match);
+}
 
 /* Main index: 'count' is the chain length and entry i describes the chain
  * of slots[i].  Stage index: no entries; 'count' is the number of rules
@@ -69,6 +82,7 @@ struct cls_subtable {
     uint8_t stage_end[CLS_MAX_STAGES]; /* stage s: idx[end[s-1]..end[s]) */
     struct cls_index index;     /* chains, by hash of the whole key */
     struct cls_index stages[CLS_MAX_STAGES - 1]; /* prefix hashes */
+    uint64_t map;               /* bit idx[i] set for each i */
     uint8_t idx[FLOW_U64S];     /* ascending */
     uint64_t mask_words[FLOW_U64S]; /* mask word of idx[i] */
 
@@ -112,6 +126,38 @@ mask_hash(const struct flow_wildcards *wc)
         acc = cls_mix(acc, m[i]);
     }
     return cls_finish(acc);
+}
+
+/* Same as mask_hash() for the mask of 'mm'. */
+static uint32_t
+minimatch_mask_hash(const struct minimatch *mm)
+{
+    const uint64_t *mw = minimatch_mask_words(mm);
+    uint64_t acc = 0;
+    unsigned int k = 0;
+
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        acc = cls_mix(acc, (mm->map >> i) & 1 ? mw[k++] : 0);
+    }
+    return cls_finish(acc);
+}
+
+/* Like subtable_hashes() for a key given as the subtable's packed words
+ * (key[i] is word idx[i] of a flow, already masked), as a rule's
+ * minimatch holds them. */
+static void
+subtable_hashes_packed(const struct cls_subtable *st, const uint64_t *key,
+                       uint32_t hashes[CLS_MAX_STAGES])
+{
+    uint64_t acc = 0;
+    unsigned int i = 0;
+
+    for (unsigned int s = 0; s < st->n_stages; s++) {
+        for (; i < st->stage_end[s]; i++) {
+            acc = cls_mix(acc, key[i]);
+        }
+        hashes[s] = cls_finish(acc);
+    }
 }
 
 /* Fills 'hashes[s]' with the hash of (flow & mask) over stages 0..s.
@@ -314,6 +360,26 @@ subtable_find_slot(const struct cls_subtable *st, const uint64_t *f,
     return NULL;
 }
 
+/* Main index: the slot holding the chain for packed key 'key', or
+ * NULL. */
+static struct cls_slot *
+subtable_find_slot_packed(const struct cls_subtable *st, const uint64_t *key,
+                          uint32_t hash)
+{
+    const struct cls_index *ix = &st->index;
+
+    for (size_t i = hash & ix->mask; ix->slots[i].count;
+         i = (i + 1) & ix->mask) {
+        if (ix->slots[i].hash == hash
+            && (!st->n_idx
+                || !memcmp(index_entry(ix, i)->key, key,
+                           st->n_idx * sizeof *key))) {
+            return &ix->slots[i];
+        }
+    }
+    return NULL;
+}
+
 /* Priority heap. */
 
 static struct cls_prio *
@@ -441,6 +507,24 @@ find_subtable(const struct classifier *cls, const struct flow_wildcards *wc)
     return NULL;
 }
 
+/* The subtable whose mask is the mask of 'mm', or NULL. */
+static struct cls_subtable *
+find_subtable_mm(const struct classifier *cls, const struct minimatch *mm)
+{
+    const uint64_t *mw = minimatch_mask_words(mm);
+    unsigned int n = minimatch_n_words(mm);
+    struct cls_subtable *st;
+
+    HMAP_FOR_EACH_WITH_HASH (st, node, minimatch_mask_hash(mm),
+                             &cls->subtables) {
+        if (st->map == mm->map
+            && !memcmp(st->mask_words, mw, n * sizeof *mw)) {
+            return st;
+        }
+    }
+    return NULL;
+}
+
 static void
 sorted_set(struct classifier *cls, size_t pos, struct cls_subtable *st)
 {
@@ -506,11 +590,11 @@ create_subtable(struct classifier *cls, const struct flow_wildcards *wc)
         if (m[i]) {
             st->mask_words[st->n_idx] = m[i];
             st->idx[st->n_idx++] = i;
+            st->map |= UINT64_C(1) << i;
         }
     }
     init_stages(st);
-    index_init(&st->index, sizeof(struct cls_entry)
-                           + st->n_idx * sizeof(uint64_t));
+    index_init(&st->index, sizeof(struct cls_entry));
     hmap_init(&st->prios);
     st->max_priority = INT_MIN;
     hmap_insert(&cls->subtables, &st->node, mask_hash(wc));
@@ -553,13 +637,11 @@ destroy_subtable(struct classifier *cls, struct cls_subtable *st)
 
 /* Rules. */
 
-void
-cls_rule_init(struct cls_rule *rule, const struct match *match,
-              int priority)
+/* Everything but the match. */
+static void
+cls_rule_init__(struct cls_rule *rule, int priority)
 {
     memset(rule, 0, sizeof *rule);
-    rule->match = *match;
-    match_zero_wildcarded_fields(&rule->match);
     rule->priority = priority;
     rule->subtable = NULL;
     rule->next = NULL;
@@ -567,38 +649,46 @@ cls_rule_init(struct cls_rule *rule, const struct match *match,
 }
 
 void
+cls_rule_init(struct cls_rule *rule, const struct match *match,
+              int priority)
+{
+    cls_rule_init__(rule, priority);
+    minimatch_init(&rule->match, match);
+    rule->match_in_caller_storage = false;
+}
+
+void
+cls_rule_init_in(struct cls_rule *rule, const struct match *match,
+                 int priority, uint64_t *storage)
+{
+    cls_rule_init__(rule, priority);
+    minimatch_init_in(&rule->match, match, storage);
+    rule->match_in_caller_storage = true;
+}
+
+void
 cls_rule_destroy(struct cls_rule *rule)
 {
     if (rule) {
         ts_assert(!rule->subtable);
+        if (!rule->match_in_caller_storage) {
+            minimatch_destroy(&rule->match);
+        }
     }
 }
 
 bool
 cls_rule_equal(const struct cls_rule *a, const struct cls_rule *b)
 {
-    return a->priority == b->priority && match_equal(&a->match, &b->match);
+    return a->priority == b->priority
+           && minimatch_equal(&a->match, &b->match);
 }
 
 bool
 cls_rule_is_loose_match(const struct cls_rule *rule,
                         const struct match *target)
 {
-    const uint64_t *rm, *rf, *tm, *tf;
-
-    if (!target) {
-        return true;
-    }
-    rm = flow_u64(&rule->match.wc.masks);
-    rf = flow_u64(&rule->match.flow);
-    tm = flow_u64(&target->wc.masks);
-    tf = flow_u64(&target->flow);
-    for (size_t i = 0; i < FLOW_U64S; i++) {
-        if ((tm[i] & ~rm[i]) || ((rf[i] ^ tf[i]) & tm[i])) {
-            return false;
-        }
-    }
-    return true;
+    return minimatch_is_loose_match(&rule->match, target);
 }
 
 void
@@ -632,8 +722,8 @@ classifier_destroy(struct classifier *cls)
 struct cls_rule *
 classifier_replace(struct classifier *cls, struct cls_rule *rule)
 {
-    struct cls_subtable *st = find_subtable(cls, &rule->match.wc);
-    const uint64_t *key = flow_u64(&rule->match.flow);
+    struct cls_subtable *st = find_subtable_mm(cls, &rule->match);
+    const uint64_t *key = minimatch_flow_words(&rule->match);
     uint32_t hashes[CLS_MAX_STAGES];
     struct cls_rule *old = NULL;
     struct cls_entry *e;
@@ -642,19 +732,19 @@ classifier_replace(struct classifier *cls, struct cls_rule *rule)
 
     ts_assert(!rule->subtable);
     if (!st) {
-        st = create_subtable(cls, &rule->match.wc);
+        struct flow_wildcards wc;
+
+        minimatch_expand_mask(&rule->match, &wc);
+        st = create_subtable(cls, &wc);
     }
-    subtable_hashes(st, key, hashes);
-    slot = subtable_find_slot(st, key, hashes[st->n_stages - 1]);
+    subtable_hashes_packed(st, key, hashes);
+    slot = subtable_find_slot_packed(st, key, hashes[st->n_stages - 1]);
     if (!slot) {
         slot = index_add(&st->index, hashes[st->n_stages - 1]);
         slot->count = 1;
         e = slot_entry(&st->index, slot);
-        e->head = rule;
-        for (unsigned int i = 0; i < st->n_idx; i++) {
-            e->key[i] = key[st->idx[i]];
-        }
         rule->next = NULL;
+        entry_set_head(e, rule);
     } else {
         /* Before the first rule of lower or equal priority; an equal
          * priority one is displaced. */
@@ -673,8 +763,8 @@ classifier_replace(struct classifier *cls, struct cls_rule *rule)
             slot->count++;
         }
         *prev = rule;
+        entry_set_head(e, e->head);
     }
-    e->priority = e->head->priority;
     rule->subtable = st;
 
     if (old) {
@@ -710,7 +800,7 @@ void
 classifier_remove(struct classifier *cls, struct cls_rule *rule)
 {
     struct cls_subtable *st = rule->subtable;
-    const uint64_t *key = flow_u64(&rule->match.flow);
+    const uint64_t *key = minimatch_flow_words(&rule->match);
     uint32_t hashes[CLS_MAX_STAGES];
     struct cls_rule **prev;
     struct cls_entry *e;
@@ -718,8 +808,8 @@ classifier_remove(struct classifier *cls, struct cls_rule *rule)
     int old_max;
 
     ts_assert(st);
-    subtable_hashes(st, key, hashes);
-    slot = subtable_find_slot(st, key, hashes[st->n_stages - 1]);
+    subtable_hashes_packed(st, key, hashes);
+    slot = subtable_find_slot_packed(st, key, hashes[st->n_stages - 1]);
     ts_assert(slot);
     e = slot_entry(&st->index, slot);
     for (prev = &e->head; *prev != rule; prev = &(*prev)->next) {
@@ -729,7 +819,7 @@ classifier_remove(struct classifier *cls, struct cls_rule *rule)
     if (!--slot->count) {
         index_delete(&st->index, slot);
     } else {
-        e->priority = e->head->priority;
+        entry_set_head(e, e->head);
     }
     ts_list_remove(&rule->list_node);
     rule->subtable = NULL;
@@ -854,16 +944,16 @@ classifier_find_exactly(const struct classifier *cls,
  * subtable's words. */
 static bool
 rule_overlaps(const struct cls_subtable *st, const struct cls_rule *rule,
-              const struct cls_rule *target)
+              const struct match *target)
 {
-    const uint64_t *rf = flow_u64(&rule->match.flow);
-    const uint64_t *tf = flow_u64(&target->match.flow);
-    const uint64_t *tm = flow_u64(&target->match.wc.masks);
+    const uint64_t *rf = minimatch_flow_words(&rule->match);
+    const uint64_t *tf = flow_u64(&target->flow);
+    const uint64_t *tm = flow_u64(&target->wc.masks);
 
     for (unsigned int i = 0; i < st->n_idx; i++) {
         unsigned int w = st->idx[i];
 
-        if ((rf[w] ^ tf[w]) & tm[w] & st->mask_words[i]) {
+        if ((rf[i] ^ tf[w]) & tm[w] & st->mask_words[i]) {
             return false;
         }
     }
@@ -884,9 +974,9 @@ chain_find_priority(const struct cls_rule *head, int priority)
 
 static bool
 subtable_overlaps(const struct cls_subtable *st,
-                  const struct cls_rule *target)
+                  const struct cls_rule *target, const struct match *tmatch)
 {
-    const uint64_t *tm = flow_u64(&target->match.wc.masks);
+    const uint64_t *tm = flow_u64(&tmatch->wc.masks);
     const struct cls_rule *r;
     bool covers = true;
 
@@ -899,7 +989,7 @@ subtable_overlaps(const struct cls_subtable *st,
     if (covers) {
         /* Every rule here that overlaps 'target' has the key of 'target'
          * masked by the subtable's mask: one chain to look at. */
-        const uint64_t *tf = flow_u64(&target->match.flow);
+        const uint64_t *tf = flow_u64(&tmatch->flow);
         uint32_t hashes[CLS_MAX_STAGES];
         const struct cls_slot *slot;
 
@@ -915,7 +1005,7 @@ subtable_overlaps(const struct cls_subtable *st,
         if (st->index.slots[i].count) {
             r = chain_find_priority(index_entry(&st->index, i)->head,
                                     target->priority);
-            if (r && r != target && rule_overlaps(st, r, target)) {
+            if (r && r != target && rule_overlaps(st, r, tmatch)) {
                 return true;
             }
         }
@@ -927,6 +1017,9 @@ bool
 classifier_rule_overlaps(const struct classifier *cls,
                          const struct cls_rule *target)
 {
+    struct match tmatch;
+
+    minimatch_expand(&target->match, &tmatch);
     for (size_t i = 0; i < cls->n_sorted; i++) {
         const struct cls_subtable *st = cls->sorted[i];
 
@@ -934,7 +1027,7 @@ classifier_rule_overlaps(const struct classifier *cls,
             break;
         }
         if (prio_find(st, target->priority)
-            && subtable_overlaps(st, target)) {
+            && subtable_overlaps(st, target, &tmatch)) {
             return true;
         }
     }
@@ -1039,7 +1132,8 @@ check_stages(const struct cls_subtable *st)
                 uint32_t hashes[CLS_MAX_STAGES];
                 const struct cls_slot *slot;
 
-                subtable_hashes(st, flow_u64(&r->match.flow), hashes);
+                subtable_hashes_packed(st, minimatch_flow_words(&r->match),
+                                       hashes);
                 slot = stage_find(ix, hashes[s]);
                 if (!slot) {
                     error = xasprintf("rule prefix missing from stage %u",
@@ -1133,17 +1227,26 @@ check_chains(const struct cls_subtable *st, size_t *countp)
         if (!head || e->priority != head->priority) {
             return xasprintf("index entry has a stale head priority");
         }
+        if (e->key != minimatch_flow_words(&head->match)) {
+            return xasprintf("index entry key is not its head's");
+        }
+        struct flow hf;
+
+        if (head->match.map != st->map) {
+            return xasprintf("chain head mask differs from subtable's");
+        }
+        minimatch_expand_flow(&head->match, &hf);
         for (unsigned int i = 0; i < st->n_idx; i++) {
-            if (e->key[i] != flow_u64(&head->match.flow)[st->idx[i]]) {
+            if (e->key[i] != flow_u64(&hf)[st->idx[i]]) {
                 return xasprintf("index entry has a stale key");
             }
         }
-        subtable_hashes(st, flow_u64(&head->match.flow), hashes);
+        subtable_hashes(st, flow_u64(&hf), hashes);
         if (ix->slots[s].hash != hashes[st->n_stages - 1]) {
             return xasprintf("chain head has a stale hash");
         }
-        if (subtable_find_slot(st, flow_u64(&head->match.flow),
-                               ix->slots[s].hash) != &ix->slots[s]) {
+        if (subtable_find_slot(st, flow_u64(&hf), ix->slots[s].hash)
+            != &ix->slots[s]) {
             return xasprintf("chain head not findable in index");
         }
         for (const struct cls_rule *r = head; r; r = r->next) {
@@ -1153,10 +1256,13 @@ check_chains(const struct cls_subtable *st, size_t *countp)
             if (r->next && r->next->priority >= r->priority) {
                 return xasprintf("chain not in descending priority");
             }
-            if (!flow_equal(&r->match.wc.masks, &st->mask.masks)) {
+            struct flow_wildcards rw;
+
+            minimatch_expand_mask(&r->match, &rw);
+            if (!flow_equal(&rw.masks, &st->mask.masks)) {
                 return xasprintf("rule mask differs from subtable's");
             }
-            if (r != head && !match_equal(&r->match, &head->match)) {
+            if (r != head && !minimatch_equal(&r->match, &head->match)) {
                 return xasprintf("chain holds different matches");
             }
             len++;
@@ -1168,6 +1274,18 @@ check_chains(const struct cls_subtable *st, size_t *countp)
         count += len;
     }
     *countp = count;
+    return NULL;
+}
+
+/* Any rule of 'st' (which must have one). */
+static const struct cls_rule *
+cls_first_rule(const struct cls_subtable *st)
+{
+    for (size_t i = 0; i <= st->index.mask; i++) {
+        if (st->index.slots[i].count) {
+            return index_entry(&st->index, i)->head;
+        }
+    }
     return NULL;
 }
 
@@ -1187,6 +1305,10 @@ check_subtable(const struct classifier *cls, size_t i)
     }
     if (find_subtable(cls, &st->mask) != st) {
         return xasprintf("subtable %zu not findable by mask", i);
+    }
+    if (st->n_rules
+        && find_subtable_mm(cls, &cls_first_rule(st)->match) != st) {
+        return xasprintf("subtable %zu not findable by minimatch", i);
     }
     error = check_subtable_layout(st);
     if (!error) {
@@ -1223,14 +1345,17 @@ classifier_check(const struct classifier *cls)
         return xasprintf("sorted array and subtable map disagree");
     }
     TS_LIST_FOR_EACH (rule, list_node, &cls->rules) {
-        struct match m = rule->match;
+        const uint64_t *mf = minimatch_flow_words(&rule->match);
+        const uint64_t *mw = minimatch_mask_words(&rule->match);
+        struct match m;
 
-        match_zero_wildcarded_fields(&m);
-        if (!match_equal(&m, &rule->match)) {
-            return xasprintf("rule match not normalized");
+        for (unsigned int i = 0; i < minimatch_n_words(&rule->match); i++) {
+            if ((mf[i] & ~mw[i]) || !mw[i]) {
+                return xasprintf("rule match not normalized");
+            }
         }
-        if (classifier_find_exactly(cls, &rule->match, rule->priority)
-            != rule) {
+        minimatch_expand(&rule->match, &m);
+        if (classifier_find_exactly(cls, &m, rule->priority) != rule) {
             return xasprintf("rule not findable exactly");
         }
         n++;

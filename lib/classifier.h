@@ -57,8 +57,9 @@
 struct cls_subtable;
 
 struct cls_rule {
-    struct match match;         /* normalized (flow zero outside mask) */
+    struct minimatch match;     /* normalized; read-only once initialized */
     int priority;               /* higher wins */
+    bool match_in_caller_storage; /* cls_rule_init_in(): do not free */
 
     /* Private to the classifier. */
     struct cls_subtable *subtable; /* NULL when not inserted */
@@ -75,11 +76,27 @@ struct classifier {
     size_t n_rules;
 };
 
-/* Copies 'match' (normalizing it) into 'rule'. */
+/* Copies 'match' (normalizing it) into 'rule', compactly (see struct
+ * minimatch in match.h: only the words the mask touches are kept). */
 void cls_rule_init(struct cls_rule *, const struct match *, int priority);
-/* Nothing to free today; present so callers need not change later.  The
- * rule must not be in a classifier. */
+/* Like cls_rule_init(), but the match copy goes to 'storage', which the
+ * caller provides (cls_rule_storage_words(match) words, 8-byte aligned)
+ * and keeps alive as long as the rule: e.g. at the end of the allocation
+ * that holds the rule, to save a malloc per rule. */
+static inline size_t cls_rule_storage_words(const struct match *m)
+{
+    return minimatch_storage_words(m);
+}
+void cls_rule_init_in(struct cls_rule *, const struct match *, int priority,
+                      uint64_t *storage);
+/* Frees the rule's match copy.  The rule must not be in a classifier. */
 void cls_rule_destroy(struct cls_rule *);
+/* Rebuilds the rule's full match into '*match'. */
+static inline void cls_rule_get_match(const struct cls_rule *r,
+                                      struct match *match)
+{
+    minimatch_expand(&r->match, match);
+}
 bool cls_rule_equal(const struct cls_rule *, const struct cls_rule *);
 /* True if 'rule' is at least as specific as 'target' and agrees with it on
  * target's bits, i.e. every packet 'rule' matches, 'target' matches too

@@ -107,4 +107,28 @@ bool ctl_put_group_entry(struct ctl_enc *, const struct ctl_group_entry *);
 bool ctl_get_group_entry(struct ctl_dec *, struct ctl_group_entry *);
 void ctl_group_entry_release(struct ctl_group_entry *);
 
+/* ctl-proto.c: a uint16 count then string pairs. */
+struct smap;
+void ctl_put_kv_list(struct ctl_enc *, const struct smap *);
+bool ctl_get_kv_list(struct ctl_dec *, const char *what, struct smap *);
+
+/* ctl-proto-ct.c: conntrack messages (types 80-90) and multipart kinds
+ * (80-84).  The getters of entries grow the reply's array themselves. */
+struct ctl_msg;
+struct ctl_mp_request;
+struct ctl_mp_reply;
+bool ctl_ct_put_body(struct ctl_enc *, const struct ctl_msg *);
+bool ctl_ct_get_body(struct ctl_dec *, struct ctl_msg *);
+void ctl_ct_msg_release(struct ctl_msg *);
+bool ctl_ct_put_mp_request(struct ctl_enc *, const struct ctl_mp_request *);
+bool ctl_ct_get_mp_request(struct ctl_dec *, struct ctl_mp_request *);
+void ctl_ct_mp_request_release(struct ctl_mp_request *);
+bool ctl_ct_put_mp_entry(struct ctl_enc *, const struct ctl_mp_reply *,
+                         size_t i);
+bool ctl_ct_get_mp_entry(struct ctl_dec *, struct ctl_mp_reply *);
+size_t ctl_ct_mp_entry_min_size(uint16_t mp_type);
+void ctl_ct_mp_reply_release(struct ctl_mp_reply *);
+/* Moves p's entries to t (same kind); false if not a conntrack kind. */
+bool ctl_ct_mp_reply_append(struct ctl_mp_reply *t, struct ctl_mp_reply *p);
+
 #endif /* ctl-proto-private.h */

@@ -55,6 +55,17 @@ ctl_type_name(int type)
     case CTL_LOG_LEVEL_REPLY: return "LOG_LEVEL_REPLY";
     case CTL_STATUS_REQUEST: return "STATUS_REQUEST";
     case CTL_STATUS_REPLY: return "STATUS_REPLY";
+    case CTL_CT_FLUSH: return "CT_FLUSH";
+    case CTL_CT_SET_MAXCONNS: return "CT_SET_MAXCONNS";
+    case CTL_CT_SET_LIMITS: return "CT_SET_LIMITS";
+    case CTL_CT_DEL_LIMITS: return "CT_DEL_LIMITS";
+    case CTL_CT_SET_TP: return "CT_SET_TP";
+    case CTL_CT_DEL_TP: return "CT_DEL_TP";
+    case CTL_CT_SET_TCP_SEQ_CHK: return "CT_SET_TCP_SEQ_CHK";
+    case CTL_CT_INFO_REQUEST: return "CT_INFO_REQUEST";
+    case CTL_CT_INFO_REPLY: return "CT_INFO_REPLY";
+    case CTL_CT_MONITOR: return "CT_MONITOR";
+    case CTL_CT_EVENT: return "CT_EVENT";
     default: return "UNKNOWN";
     }
 }
@@ -78,6 +89,11 @@ ctl_mp_type_name(int mp_type)
     case CTL_MP_DUMP_PORTS: return "DUMP_PORTS";
     case CTL_MP_DUMP_DP_FLOWS: return "DUMP_DP_FLOWS";
     case CTL_MP_TRACE: return "TRACE";
+    case CTL_MP_CT_DUMP: return "CT_DUMP";
+    case CTL_MP_CT_STATS: return "CT_STATS";
+    case CTL_MP_CT_LIMITS: return "CT_LIMITS";
+    case CTL_MP_CT_TP: return "CT_TP";
+    case CTL_MP_CT_DUMP_EXP: return "CT_DUMP_EXP";
     default: return "UNKNOWN";
     }
 }
@@ -116,7 +132,14 @@ ctl_msg_init(struct ctl_msg *msg, enum ctl_type type, uint32_t xid)
         break;
     case CTL_LOG_LEVEL_REPLY:
     case CTL_STATUS_REPLY:
+    case CTL_CT_INFO_REPLY:
         smap_init(&msg->kv);
+        break;
+    case CTL_CT_FLUSH:
+        msg->ct_flush.zone = CTL_CT_NO_ZONE;
+        break;
+    case CTL_CT_MONITOR:
+        msg->ct_monitor.zone = CTL_CT_NO_ZONE;
         break;
     default:
         break;
@@ -192,6 +215,7 @@ mp_reply_release(struct ctl_mp_reply *r)
         free(r->text);
         break;
     default:
+        ctl_ct_mp_reply_release(r);
         break;
     }
 }
@@ -210,6 +234,7 @@ mp_request_release(struct ctl_mp_request *r)
         free(r->trace.packet);
         break;
     default:
+        ctl_ct_mp_request_release(r);
         break;
     }
 }
@@ -280,6 +305,7 @@ ctl_msg_release(struct ctl_msg *msg)
         mp_reply_release(&msg->mp_reply);
         break;
     default:
+        ctl_ct_msg_release(msg);
         break;
     }
     memset(msg, 0, sizeof *msg);
@@ -572,7 +598,10 @@ ctl_mp_reply_append(struct ctl_msg *total_msg, struct ctl_msg *part_msg)
         p->text = NULL;
         break;
     default:
-        return -TS_ERR_PROTO;
+        if (!ctl_ct_mp_reply_append(t, p)) {
+            return -TS_ERR_PROTO;
+        }
+        break;
     }
     t->n += p->n;
     p->n = 0;
@@ -581,8 +610,8 @@ ctl_mp_reply_append(struct ctl_msg *total_msg, struct ctl_msg *part_msg)
 
 /* ---- Encoding ----------------------------------------------------------- */
 
-static void
-put_kv_list(struct ctl_enc *e, const struct smap *smap)
+void
+ctl_put_kv_list(struct ctl_enc *e, const struct smap *smap)
 {
     const struct smap_entry *entry;
 
@@ -602,7 +631,7 @@ put_port(struct ctl_enc *e, const struct ctl_port *p)
     ctl_put_u32(e, p->ofport);
     ctl_put_string(e, p->name);
     ctl_put_string(e, p->type);
-    put_kv_list(e, &p->options);
+    ctl_put_kv_list(e, &p->options);
 }
 
 static bool
@@ -645,7 +674,7 @@ put_mp_request(struct ctl_enc *e, const struct ctl_mp_request *r)
         }
         return true;
     default:
-        return false;
+        return ctl_ct_put_mp_request(e, r);
     }
 }
 
@@ -705,7 +734,7 @@ put_mp_entry(struct ctl_enc *e, const struct ctl_mp_reply *r, size_t i)
         return true;
     }
     default:
-        return false;
+        return ctl_ct_put_mp_entry(e, r, i);
     }
 }
 
@@ -810,7 +839,7 @@ put_body(struct ctl_enc *e, const struct ctl_msg *msg)
         ctl_put_string(e, msg->port.bridge);
         ctl_put_string(e, msg->port.name);
         ctl_put_string(e, msg->port.type);
-        put_kv_list(e, &msg->port.options);
+        ctl_put_kv_list(e, &msg->port.options);
         return true;
     case CTL_DEL_PORT:
         ctl_put_u32(e, msg->port.flags);
@@ -850,14 +879,14 @@ put_body(struct ctl_enc *e, const struct ctl_msg *msg)
         return true;
     case CTL_LOG_LEVEL_REPLY:
     case CTL_STATUS_REPLY:
-        put_kv_list(e, &msg->kv);
+        ctl_put_kv_list(e, &msg->kv);
         return true;
     case CTL_MULTIPART_REQUEST:
         return put_mp_request(e, &msg->mp_request);
     case CTL_MULTIPART_REPLY:
         return put_mp_reply(e, &msg->mp_reply);
     default:
-        return false;
+        return ctl_ct_put_body(e, msg);
     }
 }
 
@@ -1024,8 +1053,8 @@ ctl_msg_encode_multipart(const struct ctl_msg *msg, bool last,
 
 /* ---- Decoding ----------------------------------------------------------- */
 
-static bool
-get_kv_list(struct ctl_dec *d, const char *what, struct smap *smap)
+bool
+ctl_get_kv_list(struct ctl_dec *d, const char *what, struct smap *smap)
 {
     uint16_t n;
 
@@ -1062,7 +1091,7 @@ get_port(struct ctl_dec *d, struct ctl_port *p)
     return (ctl_get_u32(d, "port number", &p->ofport)
             && ctl_get_string(d, "port name", &p->name)
             && ctl_get_string(d, "port type", &p->type)
-            && get_kv_list(d, "port options", &p->options));
+            && ctl_get_kv_list(d, "port options", &p->options));
 }
 
 static bool
@@ -1141,7 +1170,7 @@ mp_entry_min_size(uint16_t mp_type)
     case CTL_MP_AGGREGATE: return 24;
     case CTL_MP_DUMP_GROUPS: return 56;
     case CTL_MP_DUMP_DP_FLOWS: return 30;
-    default: return 1;
+    default: return ctl_ct_mp_entry_min_size(mp_type);
     }
 }
 
@@ -1239,7 +1268,7 @@ get_mp_reply(struct ctl_dec *d, struct ctl_mp_reply *r)
                                               sizeof *r->dp_flows));
             break;
         default:
-            ok = false;
+            ok = ctl_ct_get_mp_entry(d, r);
             break;
         }
         if (!ok) {
@@ -1303,6 +1332,12 @@ get_mp_request(struct ctl_dec *d, struct ctl_mp_request *r)
         }
         d->ofs--;
         return ctl_dec_fail(d, "unknown trace kind %u", kind);
+    case CTL_MP_CT_DUMP:
+    case CTL_MP_CT_STATS:
+    case CTL_MP_CT_LIMITS:
+    case CTL_MP_CT_TP:
+    case CTL_MP_CT_DUMP_EXP:
+        return ctl_ct_get_mp_request(d, r);
     default: {
         uint16_t mp_type = r->mp_type;
         d->ofs -= 8;
@@ -1403,7 +1438,7 @@ get_body(struct ctl_dec *d, struct ctl_msg *msg)
                 && ctl_get_string(d, "bridge name", &msg->port.bridge)
                 && ctl_get_string(d, "port name", &msg->port.name)
                 && ctl_get_string(d, "port type", &msg->port.type)
-                && get_kv_list(d, "port options", &msg->port.options));
+                && ctl_get_kv_list(d, "port options", &msg->port.options));
     case CTL_DEL_PORT:
         return (ctl_get_u32(d, "flags", &msg->port.flags)
                 && ctl_get_string(d, "bridge name", &msg->port.bridge)
@@ -1432,13 +1467,13 @@ get_body(struct ctl_dec *d, struct ctl_msg *msg)
         return ctl_get_string(d, "log level spec", &msg->log_level.spec);
     case CTL_LOG_LEVEL_REPLY:
     case CTL_STATUS_REPLY:
-        return get_kv_list(d, "key-value list", &msg->kv);
+        return ctl_get_kv_list(d, "key-value list", &msg->kv);
     case CTL_MULTIPART_REQUEST:
         return get_mp_request(d, &msg->mp_request);
     case CTL_MULTIPART_REPLY:
         return get_mp_reply(d, &msg->mp_reply);
     default:
-        return ctl_dec_fail(d, "unknown message type %u", msg->type);
+        return ctl_ct_get_body(d, msg);
     }
 }
 

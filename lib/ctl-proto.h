@@ -21,12 +21,14 @@
  * receiver concatenates their entries.
  *
  * The daemon also sends CTL_PACKET_IN, with xid 0, at any time to a
- * connection that subscribed with CTL_MONITOR: the one message that is
- * not a reply.
+ * connection that subscribed with CTL_MONITOR, and CTL_CT_EVENT to one
+ * that subscribed with CTL_CT_MONITOR: the only messages that are not
+ * replies.
  *
  * Every other request is answered by exactly one message: its specific
- * reply (ECHO_REPLY, BARRIER_REPLY, STATUS_REPLY, LOG_LEVEL_REPLY), the
- * generic CTL_OK, or CTL_ERROR.
+ * reply (ECHO_REPLY, BARRIER_REPLY, STATUS_REPLY, LOG_LEVEL_REPLY,
+ * CT_INFO_REPLY), the generic CTL_OK, or CTL_ERROR.  Conntrack requests
+ * (types 80-90, multipart kinds 80-84) are in lib/ctl-proto-ct.c.
  *
  * Decoding untrusted bytes never crashes and never asserts: every length
  * is checked before it is read, and a bad message yields -TS_ERR_PROTO
@@ -62,7 +64,7 @@ struct ofpact;
 
 /* Message types.  Blocks leave room: 0-15 generic, 16-31 configuration,
  * 32-47 flow tables, 48-63 packets and debugging, 64-79 daemon, 80-111
- * conntrack (next issue), 112-127 TLS and management (next issue). */
+ * conntrack, 112-127 TLS and management (next issue). */
 enum ctl_type {
     /* Generic. */
     CTL_HELLO = 0,              /* struct ctl_hello; both sides, first */
@@ -101,10 +103,26 @@ enum ctl_type {
     CTL_LOG_LEVEL_REPLY = 65,   /* struct smap: module -> level */
     CTL_STATUS_REQUEST = 66,    /* no body */
     CTL_STATUS_REPLY = 67,      /* struct smap: key -> value */
+
+    /* Conntrack (80-95; 96-111 reserved for it).  Changes reply CTL_OK
+     * or CTL_ERROR; configuration (limits, maxconns, timeout policies,
+     * tcp-seq-chk) is durable before the OK. */
+    CTL_CT_FLUSH = 80,          /* struct ctl_ct_flush; OK when done */
+    CTL_CT_SET_MAXCONNS = 81,   /* u32 ct_value */
+    CTL_CT_SET_LIMITS = 82,     /* struct ctl_ct_limits */
+    CTL_CT_DEL_LIMITS = 83,     /* struct ctl_ct_limits (zones only) */
+    CTL_CT_SET_TP = 84,         /* struct ctl_ct_tp */
+    CTL_CT_DEL_TP = 85,         /* struct ctl_ct_tp (zone only) */
+    CTL_CT_SET_TCP_SEQ_CHK = 86, /* u32 ct_value: 0 off, 1 on */
+    CTL_CT_INFO_REQUEST = 87,   /* no body */
+    CTL_CT_INFO_REPLY = 88,     /* struct smap: key -> decimal value */
+    CTL_CT_MONITOR = 89,        /* struct ctl_ct_monitor: subscribe; OK */
+    CTL_CT_EVENT = 90,          /* struct ctl_ct_event: asynchronous,
+                                 * daemon to a subscribed client, xid 0 */
 };
 
 /* Multipart kinds (struct ctl_mp_request / ctl_mp_reply 'mp_type').  Same
- * blocks as enum ctl_type; conntrack dumps will take 80-111. */
+ * blocks as enum ctl_type; conntrack dumps take 80-111. */
 enum ctl_mp_type {
     CTL_MP_LIST_BR = 16,        /* req: none;      reply: bridge names */
     CTL_MP_LIST_PORTS = 17,     /* req: bridge;    reply: struct ctl_port */
@@ -118,6 +136,17 @@ enum ctl_mp_type {
     CTL_MP_DUMP_PORTS = 48,     /* req: bridge, port; reply: port stats */
     CTL_MP_DUMP_DP_FLOWS = 49,  /* req: bridge;    reply: ctl_dp_flow */
     CTL_MP_TRACE = 50,          /* req: ctl_trace_request; reply: text */
+    CTL_MP_CT_DUMP = 80,        /* req: ctl_ct_dump_request;
+                                 * reply: struct ctl_ct_conn */
+    CTL_MP_CT_STATS = 81,       /* req: ctl_ct_dump_request;
+                                 * reply: struct ctl_ct_counter */
+    CTL_MP_CT_LIMITS = 82,      /* req: ctl_ct_limits (zones; none: all);
+                                 * reply: struct ctl_ct_zone_limit */
+    CTL_MP_CT_TP = 83,          /* req: ctl_ct_dump_request (zone may be
+                                 * CTL_CT_ZONE_DEFAULT);
+                                 * reply: struct ctl_ct_tp */
+    CTL_MP_CT_DUMP_EXP = 84,    /* req: ctl_ct_dump_request;
+                                 * reply: struct ctl_ct_conn (line only) */
 };
 
 /* Multipart flags. */
@@ -172,6 +201,36 @@ enum {
 #define CTL_PORT_NONE 0xffff    /* packet-out in_port: none (controller) */
 #define CTL_TABLE_ALL 0xff      /* dump-flows: every table */
 #define CTL_STAT_UNKNOWN UINT64_MAX /* a counter the port does not keep */
+
+/* Conntrack dump flags (struct ctl_ct_dump_request). */
+enum {
+    CTL_CTD_VERBOSE = 1 << 0,   /* -m: ids, status, per-direction state */
+    CTL_CTD_STATS = 1 << 1,     /* -s: packets, bytes, timeout */
+};
+
+/* Conntrack monitor flags (CTL_CT_MONITOR); 0 unsubscribes. */
+enum {
+    CTL_CTM_EVENTS = 1 << 0,    /* send CTL_CT_EVENT for every event */
+};
+
+/* Conntrack event types (struct ctl_ct_event), as conntrack -E. */
+enum ctl_ct_event_type {
+    CTL_CTE_NEW = 0,
+    CTL_CTE_UPDATE = 1,
+    CTL_CTE_DESTROY = 2,
+};
+
+/* Counter kinds (struct ctl_ct_counter). */
+enum ctl_ct_counter_kind {
+    CTL_CTC_PROTO = 0,          /* connections of one protocol ("TCP") or
+                                 * "Total" */
+    CTL_CTC_STATE = 1,          /* connections of the previous PROTO entry
+                                 * in one state ("ESTABLISHED") */
+    CTL_CTC_COUNTER = 2,        /* a tracker counter ("zone_limit_drops") */
+};
+
+#define CTL_CT_ZONE_DEFAULT 0xfffffffeu /* limits, policies: the default */
+#define CTL_CT_NO_ZONE 0xffffffffu      /* filters: every zone */
 
 /* ---- Bodies ----------------------------------------------------------- */
 
@@ -256,7 +315,67 @@ struct ctl_log_level_request {
                                  * for log_set_level_str() */
 };
 
+/* A connection's tuple in one direction (flush-conntrack's ct_nw_src...
+ * syntax).  Addresses are in network byte order: IPv4 in the first 4
+ * bytes, the rest zero.  For ICMP, src_port and dst_port both hold the
+ * id; icmp_type/icmp_code the query's type and code. */
+struct ctl_ct_tuple {
+    uint8_t family;             /* 4 or 6; 0: no tuple */
+    uint8_t nw_proto;
+    uint8_t icmp_type, icmp_code;
+    uint16_t src_port, dst_port; /* host order */
+    uint8_t src[16], dst[16];
+};
+
+struct ctl_ct_flush {
+    uint32_t zone;              /* CTL_CT_NO_ZONE: every zone */
+    uint32_t mark, mark_mask;   /* mask 0: any mark */
+    uint64_t label[2], label_mask[2]; /* [0] low 64 bits; mask 0: any */
+    struct ctl_ct_tuple orig;   /* family 0: any */
+    struct ctl_ct_tuple reply;  /* family 0: any (requires 'orig') */
+};
+
+struct ctl_ct_zone_limit {
+    uint32_t zone;              /* 0..65535 or CTL_CT_ZONE_DEFAULT */
+    uint32_t limit;             /* 0: unlimited */
+    uint32_t count;             /* replies only: connections now */
+    uint64_t limit_drops;       /* replies only: commits refused */
+};
+
+struct ctl_ct_limits {
+    struct ctl_ct_zone_limit *zones; /* owned array */
+    size_t n;
+};
+
+struct ctl_ct_tp_attr {
+    char *name;                 /* owned: "tcp_established", ... */
+    uint32_t seconds;
+};
+
+/* A timeout policy (ovs-vsctl add-zone-tp keys). */
+struct ctl_ct_tp {
+    uint32_t zone;              /* 0..65535 or CTL_CT_ZONE_DEFAULT */
+    struct ctl_ct_tp_attr *attrs; /* owned array */
+    size_t n_attrs;
+};
+
+struct ctl_ct_monitor {
+    uint32_t flags;             /* CTL_CTM_*; 0: stop */
+    uint32_t zone;              /* CTL_CT_NO_ZONE: every zone */
+};
+
+struct ctl_ct_event {
+    uint8_t type;               /* enum ctl_ct_event_type */
+    char *line;                 /* owned: the connection as dump-conntrack
+                                 * prints it (no "[NEW]" prefix) */
+};
+
 /* Multipart requests. */
+struct ctl_ct_dump_request {
+    uint32_t flags;             /* CTL_CTD_* */
+    uint32_t zone;              /* CTL_CT_NO_ZONE: every zone */
+};
+
 struct ctl_dump_flows_request {
     uint32_t flags;             /* CTL_DF_* */
     /* The filter: its match, table_id (CTL_TABLE_ALL for every table),
@@ -282,6 +401,9 @@ struct ctl_mp_request {
         uint32_t group_id;      /* DUMP_GROUPS: id or OFPG_ALL */
         struct ctl_dump_flows_request dump_flows; /* and AGGREGATE */
         struct ctl_trace_request trace;
+        struct ctl_ct_dump_request ct_dump; /* CT_DUMP, CT_STATS, CT_TP,
+                                             * CT_DUMP_EXP */
+        struct ctl_ct_limits ct_limits;     /* CT_LIMITS */
     };
 };
 
@@ -323,6 +445,19 @@ struct ctl_aggregate {
     uint32_t flow_count;
 };
 
+/* One connection of a CT_DUMP reply, or expectation of CT_DUMP_EXP: the
+ * line OVS's dpctl/dump-conntrack prints, formatted for the request's
+ * flags (no newline). */
+struct ctl_ct_conn {
+    char *line;                 /* owned */
+};
+
+struct ctl_ct_counter {
+    uint8_t kind;               /* enum ctl_ct_counter_kind */
+    char *name;                 /* owned */
+    uint64_t value;
+};
+
 /* One group of a DUMP_GROUPS reply: its description and statistics. */
 struct ctl_group_entry {
     struct ofp_group_mod *desc; /* owned (malloc'ed); command is ADD */
@@ -351,6 +486,10 @@ struct ctl_mp_reply {
         struct ctl_aggregate *aggregates; /* AGGREGATE (n is 1) */
         struct ctl_group_entry *groups; /* DUMP_GROUPS */
         char *text;                     /* TRACE: owned; 'n' = strlen */
+        struct ctl_ct_conn *ct_conns;   /* CT_DUMP, CT_DUMP_EXP */
+        struct ctl_ct_counter *ct_counters; /* CT_STATS */
+        struct ctl_ct_zone_limit *ct_limits; /* CT_LIMITS */
+        struct ctl_ct_tp *ct_tps;       /* CT_TP */
     };
 };
 
@@ -373,7 +512,14 @@ struct ctl_msg {
         struct ctl_monitor monitor;
         uint32_t conn_flags;    /* SET_CONN_FLAGS */
         struct ctl_log_level_request log_level;
-        struct smap kv;         /* LOG_LEVEL_REPLY, STATUS_REPLY */
+        struct smap kv;         /* LOG_LEVEL_REPLY, STATUS_REPLY,
+                                 * CT_INFO_REPLY */
+        uint32_t ct_value;      /* CT_SET_MAXCONNS, CT_SET_TCP_SEQ_CHK */
+        struct ctl_ct_flush ct_flush;
+        struct ctl_ct_limits ct_limits; /* CT_SET_LIMITS, CT_DEL_LIMITS */
+        struct ctl_ct_tp ct_tp;         /* CT_SET_TP, CT_DEL_TP */
+        struct ctl_ct_monitor ct_monitor;
+        struct ctl_ct_event ct_event;
         struct ctl_mp_request mp_request;
         struct ctl_mp_reply mp_reply;
     };
@@ -430,6 +576,21 @@ void ctl_mp_reply_add_group(struct ctl_msg *,
                             uint32_t ref_count, uint64_t packet_count,
                             uint64_t byte_count, int64_t duration_msec,
                             const struct ofp_bucket_stats *bucket_stats);
+/* Conntrack.  Strings are copied; returned entries belong to the
+ * message. */
+void ctl_mp_reply_add_ct_conn(struct ctl_msg *, const char *line);
+void ctl_mp_reply_add_ct_counter(struct ctl_msg *, enum ctl_ct_counter_kind,
+                                 const char *name, uint64_t value);
+void ctl_mp_reply_add_ct_limit(struct ctl_msg *,
+                               const struct ctl_ct_zone_limit *);
+/* Returns the new policy; add attributes with ctl_ct_tp_add_attr(). */
+struct ctl_ct_tp *ctl_mp_reply_add_ct_tp(struct ctl_msg *, uint32_t zone);
+void ctl_ct_tp_add_attr(struct ctl_ct_tp *, const char *name,
+                        uint32_t seconds);
+void ctl_ct_limits_add(struct ctl_ct_limits *, uint32_t zone,
+                       uint32_t limit);
+void ctl_ct_tp_release(struct ctl_ct_tp *);
+
 /* Moves every entry of 'part' (a decoded reply of the same mp_type) to
  * the end of 'total', merging SHOW continuations, and takes part's flags.
  * 'part' is left empty.  Returns 0 or -TS_ERR_PROTO on an mp_type

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dynamic-string.h"
@@ -46,7 +47,7 @@ match_hash(const struct match *m, uint32_t basis)
 }
 
 bool
-match_is_catchall(const struct match *m)
+(match_is_catchall)(const struct match *m)
 {
     return flow_wildcards_is_catchall(&m->wc);
 }
@@ -58,6 +59,22 @@ match_matches_flow(const struct match *m, const struct flow *flow)
 }
 
 /* Generic access. */
+
+/* Clears the bits of the storage of 'mf' (and of the VLAN TCI, which some
+ * fields also set) that the mask leaves out: what
+ * match_zero_wildcarded_fields() would do after a change to those bytes
+ * only, in a match that was normalized before. */
+static void
+zero_wildcarded_storage(struct match *m, const struct mf_field *mf)
+{
+    uint8_t *f = (uint8_t *) &m->flow + mf->flow_ofs;
+    const uint8_t *w = (const uint8_t *) &m->wc.masks + mf->flow_ofs;
+
+    for (unsigned int i = 0; i < mf->flow_len; i++) {
+        f[i] &= w[i];
+    }
+    m->flow.vlans[0].tci &= m->wc.masks.vlans[0].tci;
+}
 
 void
 match_set_field(struct match *m, const struct mf_field *mf,
@@ -83,7 +100,7 @@ match_set_field(struct match *m, const struct mf_field *mf,
     }
     mf_set_mask(mf, mask, &m->wc);
     mf_set_flow_value_masked(mf, value, mask, &m->flow);
-    match_zero_wildcarded_fields(m);
+    zero_wildcarded_storage(m, mf);
 }
 
 void
@@ -96,13 +113,80 @@ match_clear_field(struct match *m, const struct mf_field *mf)
     match_zero_wildcarded_fields(m);
 }
 
+/* True if any mask bit of the storage of 'mf' is set: a cheap necessary
+ * condition for match_has_field(). */
+static bool
+storage_is_masked(const struct match *m, const struct mf_field *mf)
+{
+    const uint8_t *p = (const uint8_t *) &m->wc.masks + mf->flow_ofs;
+
+    for (unsigned int i = 0; i < mf->flow_len; i++) {
+        if (p[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool
 match_has_field(const struct match *m, const struct mf_field *mf)
 {
     union mf_value mask;
 
+    if (!storage_is_masked(m, mf)) {
+        return false;
+    }
     mf_get_mask(mf, &m->wc, &mask);
     return !mf_is_zero(mf, &mask);
+}
+
+/* Fields with prerequisites, and the fields that share each field's
+ * storage, for match_check_prereqs().  Built once, then read-only. */
+struct prereq_table {
+    size_t n;
+    uint8_t ids[MFF_N_IDS];             /* fields with a prerequisite */
+    uint64_t words[MFF_N_IDS];          /* by id: mask words overlapped */
+    uint8_t same_ofs_next[MFF_N_IDS];   /* by id: ring of equal flow_ofs */
+};
+BUILD_ASSERT(MFF_N_IDS <= UINT8_MAX);
+
+static struct prereq_table prereq_table;
+static pthread_once_t prereq_table_once = PTHREAD_ONCE_INIT;
+
+/* Bit i set for each mask word i that the storage of 'mf' overlaps. */
+static uint64_t
+field_word_map(const struct mf_field *mf)
+{
+    unsigned int first = mf->flow_ofs / 8;
+    unsigned int last = (mf->flow_ofs + mf->flow_len - 1) / 8;
+
+    return ((UINT64_C(2) << last) - 1) & ~((UINT64_C(1) << first) - 1);
+}
+
+static void
+prereq_table_init(void)
+{
+    struct prereq_table *t = &prereq_table;
+
+    for (int i = 0; i < MFF_N_IDS; i++) {
+        const struct mf_field *mf = mf_from_id(i);
+        int next = i;
+
+        t->words[i] = field_word_map(mf);
+        if (mf->prereq != MFP_NONE) {
+            t->ids[t->n++] = i;
+        }
+        /* The next field (cyclically) stored at the same offset. */
+        for (int k = 1; k < MFF_N_IDS; k++) {
+            int j = (i + k) % MFF_N_IDS;
+
+            if (mf_from_id(j)->flow_ofs == mf->flow_ofs) {
+                next = j;
+                break;
+            }
+        }
+        t->same_ofs_next[i] = next;
+    }
 }
 
 /* True if some field stored where 'mf' is stored, overlapping the bits
@@ -110,25 +194,45 @@ match_has_field(const struct match *m, const struct mf_field *mf)
 static bool
 storage_prereqs_ok(const struct match *m, const struct mf_field *mf)
 {
-    for (int i = 0; i < MFF_N_IDS; i++) {
+    int i = mf->id;
+
+    do {
         const struct mf_field *other = mf_from_id(i);
 
-        if (other->flow_ofs == mf->flow_ofs && match_has_field(m, other)
+        if (match_has_field(m, other)
             && mf_are_match_prereqs_ok(other, m)) {
             return true;
         }
-    }
+        i = prereq_table.same_ofs_next[i];
+    } while (i != (int) mf->id);
     return false;
+}
+
+/* Bit i set if mask word i of 'm' is non-zero. */
+static uint64_t
+mask_word_map(const struct match *m)
+{
+    const uint64_t *w = flow_u64(&m->wc.masks);
+    uint64_t map = 0;
+
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        map |= (uint64_t) (w[i] != 0) << i;
+    }
+    return map;
 }
 
 char *
 match_check_prereqs(const struct match *m)
 {
-    for (int i = 0; i < MFF_N_IDS; i++) {
-        const struct mf_field *mf = mf_from_id(i);
+    const struct prereq_table *t = &prereq_table;
+    uint64_t map = mask_word_map(m);
 
-        if (mf->prereq != MFP_NONE && match_has_field(m, mf)
-            && !storage_prereqs_ok(m, mf)) {
+    pthread_once(&prereq_table_once, prereq_table_init);
+    for (size_t i = 0; map && i < t->n; i++) {
+        const struct mf_field *mf = mf_from_id(t->ids[i]);
+
+        if ((map & t->words[mf->id])
+            && match_has_field(m, mf) && !storage_prereqs_ok(m, mf)) {
             return xasprintf("prerequisites not met for '%s' (needs %s)",
                              mf->extra_name ? mf->extra_name : mf->name,
                              mf_prereq_string(mf->prereq));
@@ -655,8 +759,8 @@ format_l4(struct ds *s, const struct match *m, uint16_t type)
 }
 
 void
-match_format(struct ds *s, const struct match *m, int priority,
-             const struct ofp_port_map *port_map)
+(match_format)(struct ds *s, const struct match *m, int priority,
+               const struct ofp_port_map *port_map)
 {
     const struct flow *f = &m->flow, *w = &m->wc.masks;
     size_t start = s->length;
@@ -704,4 +808,184 @@ match_to_string(const struct match *m, int priority,
 
     match_format(&s, m, priority, port_map);
     return ds_steal_cstr(&s);
+}
+
+/* minimatch. */
+
+size_t
+minimatch_storage_words(const struct match *m)
+{
+    const uint64_t *w = flow_u64(&m->wc.masks);
+    size_t n = 0;
+
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        n += w[i] != 0;
+    }
+    return 2 * n;
+}
+
+void
+minimatch_init(struct minimatch *mm, const struct match *m)
+{
+    size_t n = minimatch_storage_words(m);
+
+    minimatch_init_in(mm, m, n ? xmalloc(n * sizeof *mm->words) : NULL);
+}
+
+void
+minimatch_init_in(struct minimatch *mm, const struct match *m,
+                  uint64_t *storage)
+{
+    const uint64_t *f = flow_u64(&m->flow);
+    const uint64_t *w = flow_u64(&m->wc.masks);
+    unsigned int n = 0, k = 0;
+
+    mm->map = 0;
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        if (w[i]) {
+            mm->map |= UINT64_C(1) << i;
+            n++;
+        }
+    }
+    mm->words = n ? storage : NULL;
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        if (w[i]) {
+            mm->words[k] = f[i] & w[i];
+            mm->words[n + k] = w[i];
+            k++;
+        }
+    }
+}
+
+void
+minimatch_destroy(struct minimatch *mm)
+{
+    if (mm) {
+        free(mm->words);
+        mm->words = NULL;
+        mm->map = 0;
+    }
+}
+
+/* Scatters the packed words 'src' (one per bit of 'map') into 'dst',
+ * which is zeroed first. */
+static void
+scatter_words(uint64_t map, const uint64_t *src, uint64_t *dst)
+{
+    memset(dst, 0, sizeof(struct flow));
+    for (; map; map &= map - 1) {
+        dst[__builtin_ctzll(map)] = *src++;
+    }
+}
+
+void
+minimatch_expand_flow(const struct minimatch *mm, struct flow *flow)
+{
+    scatter_words(mm->map, minimatch_flow_words(mm), flow_u64_rw(flow));
+}
+
+void
+minimatch_expand_mask(const struct minimatch *mm, struct flow_wildcards *wc)
+{
+    scatter_words(mm->map, minimatch_mask_words(mm),
+                  flow_u64_rw(&wc->masks));
+}
+
+void
+minimatch_expand(const struct minimatch *mm, struct match *m)
+{
+    minimatch_expand_flow(mm, &m->flow);
+    minimatch_expand_mask(mm, &m->wc);
+}
+
+bool
+minimatch_is_catchall(const struct minimatch *mm)
+{
+    return !mm->map;
+}
+
+bool
+minimatch_equal(const struct minimatch *a, const struct minimatch *b)
+{
+    return a->map == b->map
+           && (!a->map || !memcmp(a->words, b->words,
+                                  2 * minimatch_n_words(a)
+                                  * sizeof *a->words));
+}
+
+bool
+minimatch_equal_match(const struct minimatch *mm, const struct match *m)
+{
+    const uint64_t *f = flow_u64(&m->flow);
+    const uint64_t *w = flow_u64(&m->wc.masks);
+    const uint64_t *mf = minimatch_flow_words(mm);
+    const uint64_t *mw = minimatch_mask_words(mm);
+    unsigned int k = 0;
+
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        if (mm->map & (UINT64_C(1) << i)) {
+            if (w[i] != mw[k] || (f[i] & w[i]) != mf[k]) {
+                return false;
+            }
+            k++;
+        } else if (w[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+minimatch_matches_flow(const struct minimatch *mm, const struct flow *flow)
+{
+    const uint64_t *f = flow_u64(flow);
+    const uint64_t *mf = minimatch_flow_words(mm);
+    const uint64_t *mw = minimatch_mask_words(mm);
+    unsigned int k = 0;
+
+    for (uint64_t map = mm->map; map; map &= map - 1, k++) {
+        if ((f[__builtin_ctzll(map)] & mw[k]) != mf[k]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+minimatch_is_loose_match(const struct minimatch *mm,
+                         const struct match *target)
+{
+    const uint64_t *mf = minimatch_flow_words(mm);
+    const uint64_t *mw = minimatch_mask_words(mm);
+    const uint64_t *tm, *tf;
+    unsigned int k = 0;
+
+    if (!target) {
+        return true;
+    }
+    tm = flow_u64(&target->wc.masks);
+    tf = flow_u64(&target->flow);
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        uint64_t rm = 0, rf = 0;
+
+        if (mm->map & (UINT64_C(1) << i)) {
+            rm = mw[k];
+            rf = mf[k];
+            k++;
+        }
+        if ((tm[i] & ~rm) || ((rf ^ tf[i]) & tm[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+minimatch_format(struct ds *s, const struct minimatch *mm, int priority,
+                 const struct ofp_port_map *port_map)
+{
+    struct match m;
+
+    minimatch_expand(mm, &m);
+    (match_format)(s, &m, priority, port_map);
 }

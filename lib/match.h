@@ -114,6 +114,64 @@ void match_set_tcp_flags_masked(struct match *, uint16_t be_flags,
 void match_set_icmp_type(struct match *, uint8_t);
 void match_set_icmp_code(struct match *, uint8_t);
 
+/* minimatch: a compact, immutable copy of a normalized match, for storing
+ * many rules (classifier rules, flow tables).  Only the 64-bit words of
+ * struct flow whose mask is non-zero are kept: 'map' has bit i set when
+ * mask word i is non-zero, and 'words' holds, for the set bits in
+ * ascending order, first the n flow words and then the n mask words
+ * (n = popcount(map); 'words' is NULL when n is 0).  A typical 5-field
+ * rule takes 16 bytes here plus 80 for 'words', instead of 544 for a
+ * struct match.
+ *
+ * Lifetime: minimatch_init() allocates 'words'; minimatch_destroy() frees
+ * them.  A minimatch is never modified after init. */
+struct minimatch {
+    uint64_t map;
+    uint64_t *words;
+};
+BUILD_ASSERT(FLOW_U64S <= 64);
+
+/* Copies 'match', normalized (flow bits outside the mask dropped). */
+void minimatch_init(struct minimatch *, const struct match *);
+/* Same, into 'storage' (minimatch_storage_words() words), which the
+ * caller owns: for embedding the words in a bigger allocation.  Such a
+ * minimatch must not be passed to minimatch_destroy(). */
+size_t minimatch_storage_words(const struct match *);
+void minimatch_init_in(struct minimatch *, const struct match *,
+                       uint64_t *storage);
+void minimatch_destroy(struct minimatch *);
+/* Rebuilds the full match. */
+void minimatch_expand(const struct minimatch *, struct match *);
+/* Rebuilds the full flow (zero outside the mask) or mask only. */
+void minimatch_expand_flow(const struct minimatch *, struct flow *);
+void minimatch_expand_mask(const struct minimatch *,
+                           struct flow_wildcards *);
+static inline unsigned int minimatch_n_words(const struct minimatch *mm)
+{
+    return (unsigned int) __builtin_popcountll(mm->map);
+}
+/* The packed flow and mask words (minimatch_n_words() each). */
+static inline const uint64_t *minimatch_flow_words(const struct minimatch *mm)
+{
+    return mm->words;
+}
+static inline const uint64_t *minimatch_mask_words(const struct minimatch *mm)
+{
+    return mm->words + minimatch_n_words(mm);
+}
+bool minimatch_is_catchall(const struct minimatch *);
+bool minimatch_equal(const struct minimatch *, const struct minimatch *);
+/* True if 'mm' equals 'match' (which need not be normalized: bits of
+ * match->flow outside its mask are ignored). */
+bool minimatch_equal_match(const struct minimatch *, const struct match *);
+bool minimatch_matches_flow(const struct minimatch *, const struct flow *);
+/* True if every packet 'mm' matches, 'target' matches too (OpenFlow loose
+ * match).  NULL target: always true. */
+bool minimatch_is_loose_match(const struct minimatch *,
+                              const struct match *target);
+void minimatch_format(struct ds *, const struct minimatch *, int priority,
+                      const struct ofp_port_map *);
+
 /* Appends the match as ovs-ofctl prints it (no trailing comma; nothing
  * for a catch-all at the default priority).  'priority' is printed as
  * "priority=N," first unless it is OFP_DEFAULT_PRIORITY; pass
@@ -123,5 +181,21 @@ void match_format(struct ds *, const struct match *, int priority,
 /* Same, returned as a malloc'ed string owned by the caller. */
 char *match_to_string(const struct match *, int priority,
                       const struct ofp_port_map *);
+
+/* Compatibility: code written when rules stored a struct match (e.g.
+ * ofproto's trace in xlate.c: match_format(s, &rule->cr.match, ...)) may
+ * pass a struct minimatch to match_is_catchall() and match_format(); the
+ * call goes to the minimatch version.  New code should call the
+ * minimatch_*() functions directly. */
+#define match_is_catchall(M)                                            \
+    _Generic((M),                                                       \
+             struct minimatch *: minimatch_is_catchall,                 \
+             const struct minimatch *: minimatch_is_catchall,           \
+             default: match_is_catchall)(M)
+#define match_format(S, M, PRIORITY, PORT_MAP)                          \
+    _Generic((M),                                                       \
+             struct minimatch *: minimatch_format,                      \
+             const struct minimatch *: minimatch_format,                \
+             default: match_format)(S, M, PRIORITY, PORT_MAP)
 
 #endif /* match.h */

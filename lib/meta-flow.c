@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <endian.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,25 +164,94 @@ mf_from_id(enum mf_field_id id)
 static bool
 name_eq(const char *name, const char *s, size_t len, bool nocase)
 {
-    if (!name || strlen(name) != len) {
+    if (!name || strnlen(name, len + 1) != len) {
         return false;
     }
     return nocase ? !strncasecmp(name, s, len) : !strncmp(name, s, len);
 }
 
-const struct mf_field *
-mf_from_name_len(const char *s, size_t len)
+/* Name lookup: an open-addressing table over every name, alias and NXM
+ * name, keyed by a case-insensitive hash (NXM names match in any case,
+ * the others exactly).  Built once, on first use, then read-only, so
+ * lookups from any thread are safe.  At most 3 * MFF_N_IDS names in
+ * NAME_SLOTS slots keeps it under half full. */
+#define NAME_SLOTS 1024
+BUILD_ASSERT(3 * MFF_N_IDS * 2 <= NAME_SLOTS);
+
+struct name_slot {
+    const char *name;           /* NULL: empty */
+    uint16_t len;
+    uint16_t id;                /* enum mf_field_id */
+    bool nocase;
+};
+
+static struct name_slot name_table[NAME_SLOTS];
+static pthread_once_t name_table_once = PTHREAD_ONCE_INIT;
+
+static uint32_t
+name_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = s[i];
+
+        c = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;   /* ASCII fold */
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
+}
+
+static void
+name_table_add(const char *name, enum mf_field_id id, bool nocase)
+{
+    size_t len = name ? strlen(name) : 0;
+
+    if (!name) {
+        return;
+    }
+    for (uint32_t i = name_hash(name, len);; i++) {
+        struct name_slot *slot = &name_table[i % NAME_SLOTS];
+
+        if (!slot->name) {
+            *slot = (struct name_slot) { name, len, id, nocase };
+            return;
+        }
+    }
+}
+
+static void
+name_table_init(void)
 {
     for (size_t i = 0; i < MFF_N_IDS; i++) {
         const struct mf_field *mf = &mf_fields[i];
 
-        if (name_eq(mf->name, s, len, false)
-            || name_eq(mf->extra_name, s, len, false)
-            || name_eq(mf->nxm_name, s, len, true)) {
-            return mf;
+        name_table_add(mf->name, mf->id, false);
+        name_table_add(mf->extra_name, mf->id, false);
+        name_table_add(mf->nxm_name, mf->id, true);
+    }
+}
+
+/* Every field one of whose names is 's' is a candidate; as the linear
+ * search this replaces did, the one with the lowest id wins. */
+const struct mf_field *
+mf_from_name_len(const char *s, size_t len)
+{
+    const struct mf_field *best = NULL;
+
+    pthread_once(&name_table_once, name_table_init);
+    for (uint32_t i = name_hash(s, len);; i++) {
+        const struct name_slot *slot = &name_table[i % NAME_SLOTS];
+
+        if (!slot->name) {
+            break;
+        }
+        if (name_eq(slot->name, s, len, slot->nocase)
+            && (!best || slot->id < best->id)) {
+            best = &mf_fields[slot->id];
         }
     }
-    return NULL;
+    return best;
 }
 
 const struct mf_field *
@@ -344,10 +414,14 @@ void
 mf_all_ones(const struct mf_field *mf, union mf_value *v)
 {
     union mf_subvalue sv;
+    unsigned int full = mf->n_bits / 8, rest = mf->n_bits % 8;
 
+    /* The low 'n_bits' bits of a big-endian 128-bit integer: whole bytes
+     * from the end, then the partial byte before them. */
     memset(&sv, 0, sizeof sv);
-    for (unsigned int i = 0; i < mf->n_bits; i++) {
-        sv.u8[15 - i / 8] |= 1u << (i % 8);
+    memset(&sv.u8[16 - full], 0xff, full);
+    if (rest) {
+        sv.u8[15 - full] = (1u << rest) - 1;
     }
     mf_subvalue_to_value(mf, &sv, v);
 }
@@ -377,12 +451,32 @@ mask_to_storage(const struct mf_field *mf, const union mf_value *mask,
 }
 
 static void
-field_bits(const struct mf_field *mf, uint8_t bits[16])
+field_bits__(const struct mf_field *mf, uint8_t bits[16])
 {
     union mf_value ones;
 
     mf_all_ones(mf, &ones);
     mask_to_storage(mf, &ones, bits);
+}
+
+/* field_bits__() of every field, computed once: mf_set_mask() runs for
+ * every field of every parsed or decoded flow. */
+static uint8_t field_bits_table[MFF_N_IDS][16];
+static pthread_once_t field_bits_once = PTHREAD_ONCE_INIT;
+
+static void
+field_bits_init(void)
+{
+    for (size_t i = 0; i < MFF_N_IDS; i++) {
+        field_bits__(&mf_fields[i], field_bits_table[i]);
+    }
+}
+
+static void
+field_bits(const struct mf_field *mf, uint8_t bits[16])
+{
+    pthread_once(&field_bits_once, field_bits_init);
+    memcpy(bits, field_bits_table[mf->id], 16);
 }
 
 void
@@ -589,19 +683,39 @@ mf_are_prereqs_ok(const struct mf_field *mf, const struct flow *f)
 bool
 mf_are_match_prereqs_ok(const struct mf_field *mf, const struct match *m)
 {
-    struct flow_wildcards need;
-    const uint64_t *have = flow_u64(&m->wc.masks);
-    const uint64_t *want = flow_u64(&need.masks);
+    const struct flow *have = &m->wc.masks;
 
     if (!mf_are_prereqs_ok(mf, &m->flow)) {
         return false;
     }
-    flow_wildcards_init_catchall(&need);
-    mf_mask_prereqs(mf, &need);
-    for (size_t i = 0; i < FLOW_U64S; i++) {
-        if (want[i] & ~have[i]) {
+    /* The bits mf_mask_prereqs() would set must all be matched. */
+    switch (mf->prereq) {
+    case MFP_ND:
+    case MFP_ND_SOLICIT:
+    case MFP_ND_ADVERT:
+        if (have->tp_src != UINT16_MAX) {
             return false;
         }
+        /* fall through */
+    case MFP_L4:
+    case MFP_TCP:
+    case MFP_UDP:
+    case MFP_SCTP:
+    case MFP_ICMPV4:
+    case MFP_ICMPV6:
+        if (have->nw_proto != UINT8_MAX) {
+            return false;
+        }
+        /* fall through */
+    case MFP_ARP:
+    case MFP_IPV4:
+    case MFP_IPV6:
+    case MFP_IP_ANY:
+        return have->dl_type == UINT16_MAX;
+    case MFP_VLAN_VID:
+        return (have->vlans[0].tci & htons(VLAN_CFI)) != 0;
+    case MFP_NONE:
+        return true;
     }
     return true;
 }

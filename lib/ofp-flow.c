@@ -10,7 +10,6 @@
 #include "ofp-port-map.h"
 #include "util.h"
 
-#define DELIMS ", \t\r\n"
 
 void
 ofp_flow_mod_init(struct ofp_flow_mod *fm, enum ofp_flow_mod_command cmd)
@@ -35,7 +34,12 @@ ofp_flow_mod_release(struct ofp_flow_mod *fm)
 static bool
 is_delim(char c)
 {
-    return c && strchr(DELIMS, c);
+    switch (c) {
+    case ',': case ' ': case '\t': case '\r': case '\n':
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* Offset of the "actions=" (or "action=", ':' also accepted) keyword that
@@ -95,8 +99,8 @@ static const struct {
 /* A field the text set, for the prerequisite check at the end. */
 struct set_field {
     const struct mf_field *mf;
-    char *name;                 /* as written */
-    size_t col;
+    size_t col;                 /* 1-based column of its name */
+    size_t name_len;            /* the name as written: text[col - 1...] */
 };
 
 struct parse_state {
@@ -105,8 +109,10 @@ struct parse_state {
     int *priority;
     enum ofp_flow_mod_command command;
     const struct ofp_port_map *port_map;
-    struct set_field *fields;
-    size_t n_fields;
+    const char *text;           /* the text being parsed */
+    struct set_field *fields;   /* 'inline_fields' until it outgrows it */
+    size_t n_fields, allocated_fields;
+    struct set_field inline_fields[8];
 };
 
 /* Fields that share storage and representation with another field whose
@@ -134,8 +140,9 @@ check_prereqs(const struct parse_state *ps)
 
         if (!mf_are_match_prereqs_ok(f->mf, ps->match)
             && !mf_are_match_prereqs_ok(alt, ps->match)) {
-            return xasprintf("prerequisites not met for '%s' (needs %s) at "
-                             "column %zu", f->name,
+            return xasprintf("prerequisites not met for '%.*s' (needs %s) "
+                             "at column %zu", (int) f->name_len,
+                             ps->text + f->col - 1,
                              mf_prereq_string(f->mf->prereq), f->col);
         }
     }
@@ -199,6 +206,32 @@ parse_cookie(struct parse_state *ps, const char *value)
     return error;
 }
 
+/* True if 'name' might be a flow-mod keyword (a cheap filter: most field
+ * names are not). */
+static bool
+is_keyword(const char *name)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } keywords[] = {
+#define KW(S) { S, sizeof S - 1 }
+        KW("priority"), KW("table"), KW("cookie"), KW("idle_timeout"),
+        KW("hard_timeout"), KW("importance"), KW("out_port"),
+        KW("duration"), KW("n_packets"), KW("n_bytes"), KW("idle_age"),
+        KW("hard_age"),
+#undef KW
+    };
+    size_t len = strnlen(name, 13);
+
+    for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+        if (keywords[i].len == len && keywords[i].name[0] == name[0]) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Flow-mod keywords.  Returns true if 'name' was one (error or not). */
 static bool
 parse_keyword(struct parse_state *ps, const char *name, const char *value,
@@ -208,6 +241,9 @@ parse_keyword(struct parse_state *ps, const char *name, const char *value,
     uint64_t x;
 
     *error = NULL;
+    if (!is_keyword(name)) {
+        return false;
+    }
     if (!strcmp(name, "priority") && ps->priority) {
         *error = parse_u64_value(name, value, UINT16_MAX, &x);
         *ps->priority = x;
@@ -262,12 +298,37 @@ parse_flag(struct parse_state *ps, const char *name)
 static const struct shorthand *
 find_shorthand(const char *name)
 {
+    /* Shorthands are 2 to 5 letters, starting with one of these. */
+    switch (name[0]) {
+    case 'i': case 'a': case 't': case 'u': case 's': case 'r':
+        break;
+    default:
+        return NULL;
+    }
+    if (strnlen(name, 6) > 5) {
+        return NULL;
+    }
     for (size_t i = 0; i < ARRAY_SIZE(shorthands); i++) {
         if (!strcmp(name, shorthands[i].name)) {
             return &shorthands[i];
         }
     }
     return NULL;
+}
+
+/* Makes room for one more entry in 'ps->fields'. */
+static void
+add_field_slot(struct parse_state *ps)
+{
+    size_t n = ps->allocated_fields * 2;
+
+    if (ps->fields == ps->inline_fields) {
+        ps->fields = xmemdup(ps->inline_fields,
+                             n * sizeof *ps->fields);
+    } else {
+        ps->fields = xrealloc(ps->fields, n * sizeof *ps->fields);
+    }
+    ps->allocated_fields = n;
 }
 
 static char *
@@ -310,11 +371,26 @@ parse_item(struct parse_state *ps, const char *name, const char *value,
         return with_col(error, value_col);
     }
     match_set_field(ps->match, mf, &v, &m);
-    ps->fields = xrealloc(ps->fields, (ps->n_fields + 1) * sizeof *ps->fields);
+    if (ps->n_fields == ps->allocated_fields) {
+        add_field_slot(ps);
+    }
     ps->fields[ps->n_fields++] = (struct set_field) {
-        mf, xstrdup(name), name_col
+        mf, name_col, strlen(name)
     };
     return NULL;
+}
+
+/* Copies 's[0, len)' as a string into 'buf' if it fits, else into a
+ * malloc'ed copy; returns the copy. */
+static char *
+copy_token(char *buf, size_t size, const char *s, size_t len)
+{
+    if (len >= size) {
+        return xstrndup(s, len);
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return buf;
 }
 
 /* Parses the match part: text[0, len). */
@@ -327,6 +403,7 @@ parse_match_items(struct parse_state *ps, const char *text, size_t len)
     while (!error) {
         size_t name_start, name_end, value_start, value_end;
         bool has_value = false;
+        char name_buf[64], value_buf[128];
         char *name, *value;
 
         while (i < len && is_delim(text[i])) {
@@ -354,12 +431,18 @@ parse_match_items(struct parse_state *ps, const char *text, size_t len)
             return xasprintf("missing field name at column %zu",
                              name_start + 1);
         }
-        name = xstrndup(text + name_start, name_end - name_start);
-        value = xstrndup(text + value_start, value_end - value_start);
+        name = copy_token(name_buf, sizeof name_buf, text + name_start,
+                          name_end - name_start);
+        value = copy_token(value_buf, sizeof value_buf, text + value_start,
+                           value_end - value_start);
         error = parse_item(ps, name, value, has_value, name_start + 1,
                            value_start + 1);
-        free(name);
-        free(value);
+        if (name != name_buf) {
+            free(name);
+        }
+        if (value != value_buf) {
+            free(value);
+        }
     }
     if (!error) {
         error = check_prereqs(ps);
@@ -368,12 +451,19 @@ parse_match_items(struct parse_state *ps, const char *text, size_t len)
 }
 
 static void
+init_fields(struct parse_state *ps)
+{
+    ps->fields = ps->inline_fields;
+    ps->n_fields = 0;
+    ps->allocated_fields = ARRAY_SIZE(ps->inline_fields);
+}
+
+static void
 free_fields(struct parse_state *ps)
 {
-    for (size_t i = 0; i < ps->n_fields; i++) {
-        free(ps->fields[i].name);
+    if (ps->fields != ps->inline_fields) {
+        free(ps->fields);
     }
-    free(ps->fields);
 }
 
 char *
@@ -383,7 +473,7 @@ ofp_parse_flow_mod(struct ofp_flow_mod *fm, const char *text,
 {
     struct parse_state ps = {
         .fm = fm, .match = &fm->match, .priority = &fm->priority,
-        .command = command, .port_map = port_map,
+        .command = command, .port_map = port_map, .text = text,
     };
     bool wants_actions = command == OFPFC_ADD || command == OFPFC_MODIFY
                          || command == OFPFC_MODIFY_STRICT;
@@ -393,6 +483,7 @@ ofp_parse_flow_mod(struct ofp_flow_mod *fm, const char *text,
     char *error;
 
     ofp_flow_mod_init(fm, command);
+    init_fields(&ps);
     if (wants_actions && act < 0) {
         return xstrdup("must specify an action");
     }
@@ -428,10 +519,11 @@ ofp_parse_match(struct match *match, int *priority, const char *text,
 {
     struct parse_state ps = {
         .fm = NULL, .match = match, .priority = priority,
-        .command = OFPFC_ADD, .port_map = port_map,
+        .command = OFPFC_ADD, .port_map = port_map, .text = text,
     };
     char *error;
 
+    init_fields(&ps);
     match_init_catchall(match);
     if (priority) {
         *priority = OFP_DEFAULT_PRIORITY;

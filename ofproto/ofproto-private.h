@@ -39,6 +39,9 @@ struct mac_learning;
 
 #define OFPROTO_N_TABLES 255    /* table ids 0..254; 255 means "all" */
 
+/* One allocation holds the struct, the match words of 'cr' and the
+ * action list the rule was created with (ofproto.c, rule_create()).  Read
+ * the match with cls_rule_get_match() or the minimatch_*() functions. */
 struct rule {
     struct cls_rule cr;         /* match and priority */
     uint8_t table_id;
@@ -47,7 +50,8 @@ struct rule {
     uint16_t hard_timeout;
     uint16_t importance;
     uint16_t flags;             /* OFPFF_* */
-    struct ofpact *ofpacts;     /* owned; replaced under the write lock */
+    struct ofpact *ofpacts;     /* in the allocation, or owned after a
+                                 * modify; replaced under the write lock */
     size_t ofpacts_len;
     long long created;          /* time_msec() */
     long long modified;         /* last add/modify (hard timeout base) */
@@ -106,6 +110,7 @@ struct ofproto {
     uint64_t next_rule_seq;
 
     struct mac_learning *ml;
+    struct xlate_recirc *recirc;    /* frozen states of ct(table=N) */
     bool need_revalidate;       /* atomic: set by workers (MAC changes) */
 
     /* Main thread only. */

@@ -95,13 +95,32 @@ ofproto_rule_ref(struct rule *rule)
     __atomic_fetch_add(&rule->refcount, 1, __ATOMIC_RELAXED);
 }
 
+/* Rule storage: one allocation per rule holds the struct, then its
+ * match words (cls_rule_init_in()), then the action list it was created
+ * with.  A modify replaces 'ofpacts' with a separate allocation; only
+ * such lists are freed. */
+static const void *
+rule_inline_ofpacts(const struct rule *rule)
+{
+    return (const uint64_t *) (rule + 1)
+           + 2 * minimatch_n_words(&rule->cr.match);
+}
+
+static void
+rule_free_ofpacts(const struct rule *rule, struct ofpact *ofpacts)
+{
+    if ((const void *) ofpacts != rule_inline_ofpacts(rule)) {
+        free(ofpacts);
+    }
+}
+
 void
 ofproto_rule_unref(struct rule *rule)
 {
     if (rule && __atomic_sub_fetch(&rule->refcount, 1, __ATOMIC_ACQ_REL)
                 == 0) {
         cls_rule_destroy(&rule->cr);
-        free(rule->ofpacts);
+        rule_free_ofpacts(rule, rule->ofpacts);
         free(rule);
     }
 }
@@ -110,10 +129,14 @@ static struct rule *
 rule_create(struct ofproto *p, const struct ofp_flow_mod *fm,
             uint8_t table_id)
 {
-    struct rule *rule = xzalloc(sizeof *rule);
+    size_t n_words = cls_rule_storage_words(&fm->match);
+    size_t acts_ofs = sizeof(struct rule) + n_words * sizeof(uint64_t);
+    struct rule *rule = xmalloc(acts_ofs + fm->ofpacts.size);
     long long now = time_msec();
 
-    cls_rule_init(&rule->cr, &fm->match, fm->priority);
+    memset(rule, 0, sizeof *rule);
+    cls_rule_init_in(&rule->cr, &fm->match, fm->priority,
+                     (uint64_t *) (rule + 1));
     rule->table_id = table_id;
     rule->cookie = fm->new_cookie;
     rule->idle_timeout = fm->idle_timeout;
@@ -121,8 +144,13 @@ rule_create(struct ofproto *p, const struct ofp_flow_mod *fm,
     rule->importance = fm->importance;
     rule->flags = fm->flags;
     rule->ofpacts_len = fm->ofpacts.size;
-    rule->ofpacts = fm->ofpacts.size
-                    ? xmemdup(fm->ofpacts.data, fm->ofpacts.size) : NULL;
+    if (fm->ofpacts.size) {
+        rule->ofpacts = (struct ofpact *) (void *) ((char *) rule + acts_ofs);
+        ts_assert((const void *) rule->ofpacts == rule_inline_ofpacts(rule));
+        memcpy(rule->ofpacts, fm->ofpacts.data, fm->ofpacts.size);
+    } else {
+        rule->ofpacts = NULL;
+    }
     rule->created = rule->modified = rule->used = now;
     rule->seq = p->next_rule_seq++;
     rule->refcount = 1;         /* the table's */
@@ -147,7 +175,7 @@ rule_to_stats(const struct rule *rule, long long now,
     fs->idle_age_msec = now - used;
     fs->n_packets = atomic_read_u64(&rule->n_packets);
     fs->n_bytes = atomic_read_u64(&rule->n_bytes);
-    fs->match = rule->cr.match;
+    cls_rule_get_match(&rule->cr, &fs->match);
     fs->ofpacts = rule->ofpacts;
     fs->ofpacts_len = rule->ofpacts_len;
 }
@@ -620,22 +648,37 @@ ofproto_set_flow_removed_cb(struct ofproto *p, ofproto_flow_removed_cb *cb,
 
 enum journal_op { J_ADDED, J_REMOVED, J_MODIFIED };
 
+/* J_MODIFIED: a rule's previous values. */
+struct journal_old {
+    struct ofpact *ofpacts;
+    size_t ofpacts_len;
+    uint64_t cookie;
+    long long modified;
+    uint64_t n_packets, n_bytes;
+};
+
+/* Small (32 bytes): a bundle of N adds journals N of them. */
 struct journal_entry {
     enum journal_op op;
     struct rule *rule;
     struct oftable *table;
-    /* J_MODIFIED: the previous values. */
-    struct ofpact *old_ofpacts;
-    size_t old_ofpacts_len;
-    uint64_t old_cookie;
-    long long old_modified;
-    uint64_t old_n_packets, old_n_bytes;
+    struct journal_old *old;    /* J_MODIFIED only, owned */
 };
 
 struct journal {
     struct journal_entry *e;
     size_t n, allocated;
 };
+
+/* Makes room for 'n' entries, e.g. one per mod of a batch. */
+static void
+journal_reserve(struct journal *j, size_t n)
+{
+    if (n > j->allocated) {
+        j->allocated = n;
+        j->e = xrealloc(j->e, j->allocated * sizeof *j->e);
+    }
+}
 
 static struct journal_entry *
 journal_push(struct journal *j, enum journal_op op, struct oftable *t,
@@ -671,13 +714,14 @@ journal_undo(struct journal *j)
             classifier_insert(&e->table->cls, &e->rule->cr);
             break;
         case J_MODIFIED:
-            free(e->rule->ofpacts);
-            e->rule->ofpacts = e->old_ofpacts;
-            e->rule->ofpacts_len = e->old_ofpacts_len;
-            e->rule->cookie = e->old_cookie;
-            e->rule->modified = e->old_modified;
-            e->rule->n_packets = e->old_n_packets;
-            e->rule->n_bytes = e->old_n_bytes;
+            rule_free_ofpacts(e->rule, e->rule->ofpacts);
+            e->rule->ofpacts = e->old->ofpacts;
+            e->rule->ofpacts_len = e->old->ofpacts_len;
+            e->rule->cookie = e->old->cookie;
+            e->rule->modified = e->old->modified;
+            e->rule->n_packets = e->old->n_packets;
+            e->rule->n_bytes = e->old->n_bytes;
+            free(e->old);
             break;
         }
     }
@@ -697,7 +741,8 @@ journal_commit(struct journal *j)
         if (e->op == J_REMOVED) {
             ofproto_rule_unref(e->rule);
         } else if (e->op == J_MODIFIED) {
-            free(e->old_ofpacts);
+            rule_free_ofpacts(e->rule, e->old->ofpacts);
+            free(e->old);
         }
     }
     free(j->e);
@@ -768,7 +813,19 @@ ofproto_check_ofpacts(const struct ofproto *p, const struct ofpact *ofpacts,
         case OFPACT_SET_L4_SRC_PORT:
         case OFPACT_SET_L4_DST_PORT:
         case OFPACT_DEC_TTL:
+        case OFPACT_CT_CLEAR:
             break;
+        case OFPACT_CT: {
+            char *err = xlate_check_ct(ofpact_get_CT(a));
+
+            if (err) {
+                return err;
+            }
+            break;
+        }
+        case OFPACT_NAT:
+            return xasprintf("nat must be inside ct(exec(...)) or "
+                             "ct(...,nat)");
         case OFPACT_GROUP: {
             uint32_t id = ofpact_get_GROUP(a)->group_id;
 
@@ -907,12 +964,13 @@ rule_modify(struct rule *rule, const struct ofp_flow_mod *fm,
 {
     struct journal_entry *e = journal_push(j, J_MODIFIED, t, rule);
 
-    e->old_ofpacts = rule->ofpacts;
-    e->old_ofpacts_len = rule->ofpacts_len;
-    e->old_cookie = rule->cookie;
-    e->old_modified = rule->modified;
-    e->old_n_packets = rule->n_packets;
-    e->old_n_bytes = rule->n_bytes;
+    e->old = xmalloc(sizeof *e->old);
+    e->old->ofpacts = rule->ofpacts;
+    e->old->ofpacts_len = rule->ofpacts_len;
+    e->old->cookie = rule->cookie;
+    e->old->modified = rule->modified;
+    e->old->n_packets = rule->n_packets;
+    e->old->n_bytes = rule->n_bytes;
 
     rule->ofpacts_len = fm->ofpacts.size;
     rule->ofpacts = fm->ofpacts.size
@@ -1060,6 +1118,7 @@ ofproto_flow_mod_batch(struct ofproto *p, const struct ofp_flow_mod *mods,
         }
     }
 
+    journal_reserve(&j, n);
     pthread_rwlock_wrlock(&p->rwlock);
     for (size_t i = 0; i < n && !error; i++) {
         error = flow_mod_apply(p, &mods[i], &j, &err);
@@ -1164,7 +1223,7 @@ rule_passes_filter(const struct rule *rule,
     if (f->match) {
         if (f->strict) {
             if (rule->cr.priority != f->priority
-                || !match_equal(&rule->cr.match, f->match)) {
+                || !minimatch_equal_match(&rule->cr.match, f->match)) {
                 return false;
             }
         } else if (!cls_rule_is_loose_match(&rule->cr, f->match)) {
@@ -1427,6 +1486,7 @@ ofproto_create__(const char *bridge_name, struct dpif *dpif)
     hmap_init(&p->ports);
     ofproto_groups_init(p);
     p->ml = mac_learning_create(0, 0);
+    p->recirc = xlate_recirc_create();
     p->next_expire_check = time_msec() + OFPROTO_RUN_PERIOD_MS;
     table_get(p, 0);
     dpif_set_stats_cb(dpif, ofproto_stats_cb, p);
@@ -1506,6 +1566,7 @@ ofproto_destroy(struct ofproto *p)
     hmap_destroy(&p->ports);
     free(p->flood_ports);
     mac_learning_destroy(p->ml);
+    xlate_recirc_destroy(p->recirc);
     free(p->pin_slots);
     pthread_mutex_destroy(&p->pin_mutex);
     pthread_rwlock_destroy(&p->rwlock);

@@ -3,6 +3,9 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -37,6 +40,7 @@ struct xlate_ctx {
 
 static void xlate_ofpacts(struct xlate_ctx *, const struct ofpact *,
                           size_t len);
+static void xlate_commit(struct xlate_ctx *);
 
 static void
 trace_indent(const struct xlate_ctx *ctx, int extra)
@@ -1001,6 +1005,317 @@ xlate_output_reg(struct xlate_ctx *ctx, const struct ofpact_output_reg *o)
     xlate_output_port(ctx, port, o->max_len);
 }
 
+/* ---- Conntrack and recirculation ---------------------------------------- */
+
+struct xlate_frozen {
+    uint8_t table_id;
+    uint8_t pad[3];
+    uint32_t regs[FLOW_N_REGS];
+    uint64_t metadata;
+};
+
+struct xlate_recirc {
+    pthread_mutex_t mutex;
+    struct xlate_frozen *states;    /* [n]; id = index + 1 */
+    size_t n, allocated;
+};
+
+struct xlate_recirc *
+xlate_recirc_create(void)
+{
+    struct xlate_recirc *r = xzalloc(sizeof *r);
+
+    pthread_mutex_init(&r->mutex, NULL);
+    return r;
+}
+
+void
+xlate_recirc_destroy(struct xlate_recirc *r)
+{
+    if (r) {
+        pthread_mutex_destroy(&r->mutex);
+        free(r->states);
+        free(r);
+    }
+}
+
+/* Returns the id of 'st' (allocating it on first use), or 0 if the table
+ * is full. */
+static uint32_t
+xlate_recirc_get(struct xlate_recirc *r, const struct xlate_frozen *st)
+{
+    uint32_t id = 0;
+
+    pthread_mutex_lock(&r->mutex);
+    for (size_t i = 0; i < r->n; i++) {
+        if (!memcmp(&r->states[i], st, sizeof *st)) {
+            id = i + 1;
+            goto out;
+        }
+    }
+    if (r->n < XLATE_MAX_RECIRC) {
+        if (r->n == r->allocated) {
+            r->allocated = r->allocated ? 2 * r->allocated : 16;
+            r->states = xrealloc(r->states,
+                                 r->allocated * sizeof *r->states);
+        }
+        r->states[r->n++] = *st;
+        id = r->n;
+    }
+out:
+    pthread_mutex_unlock(&r->mutex);
+    return id;
+}
+
+static bool
+xlate_recirc_lookup(struct xlate_recirc *r, uint32_t id,
+                    struct xlate_frozen *st)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&r->mutex);
+    if (id && id <= r->n) {
+        *st = r->states[id - 1];
+        found = true;
+    }
+    pthread_mutex_unlock(&r->mutex);
+    return found;
+}
+
+char *
+xlate_check_ct(const struct ofpact_conntrack *ct)
+{
+    size_t len;
+    const struct ofpact *nested = ofpact_nested(&ct->ofpact, &len);
+    const struct ofpact *a;
+
+    if ((ct->flags & NX_CT_F_FORCE) && !(ct->flags & NX_CT_F_COMMIT)) {
+        return xstrdup("ct: force requires commit");
+    }
+    OFPACT_FOR_EACH (a, nested, len) {
+        switch ((enum ofpact_type) a->type) {
+        case OFPACT_SET_FIELD:
+        case OFPACT_LOAD: {
+            const struct mf_field *mf = ofpact_get_SET_FIELD(a)->field;
+
+            if (mf->id != MFF_CT_MARK && mf->id != MFF_CT_LABEL) {
+                return xasprintf("ct: exec may only set ct_mark or "
+                                 "ct_label, not '%s'", mf->name);
+            }
+            if (!(ct->flags & NX_CT_F_COMMIT)) {
+                return xstrdup("ct: setting ct_mark or ct_label requires "
+                               "commit");
+            }
+            break;
+        }
+        case OFPACT_MOVE: {
+            const struct ofpact_move *m = ofpact_get_MOVE(a);
+
+            if (m->dst.field->id != MFF_CT_MARK
+                && m->dst.field->id != MFF_CT_LABEL) {
+                return xasprintf("ct: exec may only set ct_mark or "
+                                 "ct_label, not '%s'", m->dst.field->name);
+            }
+            if (!(ct->flags & NX_CT_F_COMMIT)) {
+                return xstrdup("ct: setting ct_mark or ct_label requires "
+                               "commit");
+            }
+            break;
+        }
+        case OFPACT_NAT:
+            break;
+        default:
+            return xasprintf("ct: action '%s' not allowed in exec",
+                             ofpact_name((enum ofpact_type) a->type));
+        }
+    }
+    return NULL;
+}
+
+static void
+xlate_ct_nat(struct dpa_ct *d, const struct ofpact_nat *nat)
+{
+    d->nat_flags = DPA_CT_NAT;
+    d->nat_flags |= (nat->flags & NX_NAT_F_SRC ? DPA_CT_NAT_SRC : 0)
+                    | (nat->flags & NX_NAT_F_DST ? DPA_CT_NAT_DST : 0)
+                    | (nat->flags & NX_NAT_F_PERSISTENT
+                       ? DPA_CT_NAT_PERSISTENT : 0)
+                    | (nat->flags & NX_NAT_F_PROTO_HASH ? DPA_CT_NAT_HASH : 0)
+                    | (nat->flags & NX_NAT_F_PROTO_RANDOM
+                       ? DPA_CT_NAT_RANDOM : 0);
+    if (nat->range_af == AF_INET) {
+        d->nat_family = AF_INET;
+        d->nat_flags |= DPA_CT_NAT_RANGE_ADDR;
+        memcpy(&d->addr_min, &nat->range_addr.ipv4.min, 4);
+        memcpy(&d->addr_max, &nat->range_addr.ipv4.max, 4);
+    } else if (nat->range_af == AF_INET6) {
+        d->nat_family = AF_INET6;
+        d->nat_flags |= DPA_CT_NAT_RANGE_ADDR;
+        d->addr_min = nat->range_addr.ipv6.min;
+        d->addr_max = nat->range_addr.ipv6.max;
+    }
+    if (nat->proto_min) {
+        d->nat_flags |= DPA_CT_NAT_RANGE_PORT;
+        d->port_min = nat->proto_min;
+        d->port_max = nat->proto_max ? nat->proto_max : nat->proto_min;
+    }
+}
+
+/* exec(...): ct_mark/ct_label writes become value/mask pairs (applied on
+ * commit by conntrack), nat becomes the nat part. */
+static void
+xlate_ct_exec(struct xlate_ctx *ctx, const struct ofpact_conntrack *ct,
+              struct dpa_ct *d)
+{
+    size_t len;
+    const struct ofpact *nested = ofpact_nested(&ct->ofpact, &len);
+    const struct ofpact *a;
+    struct flow val, work;
+    struct flow_wildcards msk;
+
+    memset(&val, 0, sizeof val);
+    flow_wildcards_init_catchall(&msk);
+    OFPACT_FOR_EACH (a, nested, len) {
+        if (a->type == OFPACT_SET_FIELD || a->type == OFPACT_LOAD) {
+            const struct ofpact_set_field *sf = ofpact_get_SET_FIELD(a);
+
+            mf_set_flow_value_masked(sf->field, &sf->value, &sf->mask, &val);
+            mf_set_mask(sf->field, &sf->mask, &msk);
+        } else if (a->type == OFPACT_MOVE) {
+            const struct ofpact_move *m = ofpact_get_MOVE(a);
+            union mf_subvalue sv;
+
+            mf_read_subfield(&m->src, &ctx->flow, &sv);
+            mf_mask_subfield(&m->src, ctx->wc);
+            work = val;
+            mf_write_subfield(&m->dst, &sv, &work);
+            val = work;
+            mf_mask_subfield(&m->dst, &msk);
+        } else if (a->type == OFPACT_NAT) {
+            xlate_ct_nat(d, ofpact_get_NAT(a));
+        }
+    }
+    d->mark = val.ct_mark & msk.masks.ct_mark;
+    d->mark_mask = msk.masks.ct_mark;
+    for (int i = 0; i < 2; i++) {
+        d->label[i] = val.ct_label[i] & msk.masks.ct_label[i];
+        d->label_mask[i] = msk.masks.ct_label[i];
+    }
+}
+
+static void
+xlate_ct(struct xlate_ctx *ctx, const struct ofpact_conntrack *ct)
+{
+    struct dpa_ct *d;
+    uint16_t zone = ct->zone_imm;
+
+    if (ct->zone_src.field) {
+        zone = mf_get_subfield(&ct->zone_src, &ctx->flow);
+        mf_mask_subfield(&ct->zone_src, ctx->wc);
+    }
+    /* Pending header writes must reach the packet before conntrack sees
+     * it. */
+    xlate_commit(ctx);
+    d = dpa_put(ctx->odp, DPA_CT, sizeof *d);
+    if (!d) {
+        ctx->error = -ENOSPC;
+        return;
+    }
+    d->zone = zone;
+    d->flags = (ct->flags & NX_CT_F_COMMIT ? DPA_CT_F_COMMIT : 0)
+               | (ct->flags & NX_CT_F_FORCE ? DPA_CT_F_FORCE : 0);
+    d->alg = ct->alg == 21 ? DPA_CT_ALG_FTP
+             : ct->alg == 69 ? DPA_CT_ALG_TFTP : DPA_CT_ALG_NONE;
+    xlate_ct_exec(ctx, ct, d);
+    /* NAT rewrites the packet in ways xlate cannot predict: the base
+     * key's L3/L4 fields are unknown from here on, so later writes must
+     * not be committed as deltas against them.  Mark them written. */
+    if (d->nat_flags) {
+        struct flow_wildcards tmp;
+
+        flow_wildcards_init_catchall(&tmp);
+        memset(&tmp.masks.ipv6_src, 0xff,
+               offsetof(struct flow, tcp_flags)
+               - offsetof(struct flow, ipv6_src));
+        memset(&tmp.masks.tp_src, 0xff, 4);
+        flow_wildcards_or(&ctx->written, &tmp);
+    }
+    if (ct->recirc_table != NX_CT_RECIRC_NONE) {
+        struct xlate_frozen st;
+        uint32_t id, *idp;
+
+        memset(&st, 0, sizeof st);
+        st.table_id = ct->recirc_table;
+        memcpy(st.regs, ctx->flow.regs, sizeof st.regs);
+        st.metadata = ctx->flow.metadata;
+        id = xlate_recirc_get(ctx->ofproto->recirc, &st);
+        if (!id) {
+            trace_note(ctx, 1, ">> recirculation table full, dropping");
+            ctx->error = -ENOSPC;
+            return;
+        }
+        idp = dpa_put(ctx->odp, DPA_RECIRC, sizeof *idp);
+        if (!idp) {
+            ctx->error = -ENOSPC;
+            return;
+        }
+        *idp = id;
+        trace_note(ctx, 1, "-> A clone of the packet is forked to "
+                   "recirculate. The forked pipeline will be resumed at "
+                   "table %u.", ct->recirc_table);
+    }
+    /* The rest of this pipeline sees the pre-ct connection state (as
+     * OVS): ctx->flow's ct fields are left alone. */
+}
+
+static void
+xlate_ct_clear(struct xlate_ctx *ctx)
+{
+    struct dpa_buf *odp = ctx->odp;
+
+    if (!dpa_put(odp, DPA_CT_CLEAR, 0)) {
+        ctx->error = -ENOSPC;
+        return;
+    }
+    /* The datapath zeroes the ct fields; so does the working flow. */
+    ctx->flow.ct_state = 0;
+    ctx->flow.ct_zone = 0;
+    ctx->flow.ct_mark = 0;
+    memset(ctx->flow.ct_label, 0, sizeof ctx->flow.ct_label);
+    ctx->flow.ct_nw_src = ctx->flow.ct_nw_dst = 0;
+    memset(&ctx->flow.ct_ipv6_src, 0, sizeof ctx->flow.ct_ipv6_src);
+    memset(&ctx->flow.ct_ipv6_dst, 0, sizeof ctx->flow.ct_ipv6_dst);
+    ctx->flow.ct_tp_src = ctx->flow.ct_tp_dst = 0;
+    ctx->flow.ct_nw_proto = 0;
+    memcpy(&ctx->base.ct_state, &ctx->flow.ct_state,
+           offsetof(struct flow, dl_dst) - offsetof(struct flow, ct_state));
+}
+
+/* A recirculated packet: continue where ct(table=N) froze the walk. */
+static void
+xlate_resume(struct xlate_ctx *ctx)
+{
+    struct xlate_frozen st;
+
+    if (!xlate_recirc_lookup(ctx->ofproto->recirc, ctx->flow.recirc_id,
+                             &st)) {
+        trace_note(ctx, 0, ">> unknown recirculation id %#"PRIx32
+                   ", dropping", ctx->flow.recirc_id);
+        ctx->error = -ENOENT;
+        return;
+    }
+    memcpy(ctx->flow.regs, st.regs, sizeof st.regs);
+    ctx->flow.metadata = st.metadata;
+    memcpy(ctx->base.regs, st.regs, sizeof st.regs);
+    ctx->base.metadata = st.metadata;
+    if (ctx->xin->trace) {
+        trace_note(ctx, 0, "Resuming from recirculation %#"PRIx32
+                   " in table %u (ct_state=%#x)", ctx->flow.recirc_id,
+                   st.table_id, ctx->flow.ct_state);
+    }
+    xlate_table(ctx, st.table_id);
+}
+
 /* ---- The action list ---------------------------------------------------- */
 
 static void
@@ -1115,7 +1430,11 @@ xlate_ofpacts(struct xlate_ctx *ctx, const struct ofpact *ofpacts,
         case OFPACT_NOTE:
             break;
         case OFPACT_CT:
+            xlate_ct(ctx, ofpact_get_CT(a));
+            break;
         case OFPACT_CT_CLEAR:
+            xlate_ct_clear(ctx);
+            break;
         case OFPACT_NAT:
         case OFPACT_N_TYPES:
         default:
@@ -1159,6 +1478,8 @@ xlate_actions(const struct xlate_in *xin, struct xlate_out *xout)
         ctx.table_id = 0;
         ctx.rule_cookie = UINT64_MAX;
         xlate_ofpacts(&ctx, xin->ofpacts, xin->ofpacts_len);
+    } else if (xin->flow->recirc_id) {
+        xlate_resume(&ctx);
     } else {
         xlate_table(&ctx, 0);
     }

@@ -24,7 +24,8 @@
  * Who calls it: ofproto.c, for upcalls (workers), revalidation, trace and
  * packet-out (main thread).  The caller holds the ofproto's table read
  * lock for the whole call.  Never allocates; the only side effect is MAC
- * learning when 'may_learn' is set.
+ * learning when 'may_learn' is set, and the allocation of a
+ * recirculation id on the first use of a ct(table=N) state.
  */
 #ifndef TS_XLATE_H
 #define TS_XLATE_H 1
@@ -111,6 +112,28 @@ struct xlate_out {
  * depth limit), in which case the packet must be dropped and nothing
  * installed. */
 int xlate_actions(const struct xlate_in *, struct xlate_out *);
+
+/* ---- Recirculation (ct(table=N)) --------------------------------------
+ *
+ * ct(table=N) emits DPA_CT then DPA_RECIRC(id).  The id names a frozen
+ * xlate state: the table to continue in and what the datapath key does
+ * not carry (registers, metadata).  A recirculated upcall (recirc_id != 0)
+ * resumes in that table with that state.  Ids are deduplicated by content
+ * (the same state always gets the same id, so megaflows stay stable) and
+ * live as long as the ofproto (not yet reference-counted: at most
+ * XLATE_MAX_RECIRC states; past that, translation fails and the packet
+ * is dropped).  Thread-safe (a mutex; taken on upcalls only, never on
+ * the megaflow hit path). */
+#define XLATE_MAX_RECIRC 65536
+struct xlate_recirc;
+struct xlate_recirc *xlate_recirc_create(void);
+void xlate_recirc_destroy(struct xlate_recirc *);   /* accepts NULL */
+
+/* Checks a ct() action for a flow-mod: exec(...) may only set ct_mark and
+ * ct_label (and only with commit) or hold a nat; returns NULL or a
+ * malloc'ed error. */
+struct ofpact_conntrack;
+char *xlate_check_ct(const struct ofpact_conntrack *);
 
 /* Encoding of struct dpa_userspace 'reason' for CONTROLLER actions:
  * the OpenFlow reason in the low byte, the table id in the next. */

@@ -93,8 +93,8 @@ send_msg(struct vsctl_ctx *ctx, const struct ctl_msg *msg)
 }
 
 /* Receives and decodes one message into 'msg' (caller releases). */
-static void
-recv_msg(struct vsctl_ctx *ctx, struct ctl_msg *msg)
+void
+vsctl_recv(struct vsctl_ctx *ctx, struct ctl_msg *msg)
 {
     const uint8_t *frame;
     size_t len;
@@ -129,7 +129,7 @@ connect_daemon(struct vsctl_ctx *ctx)
     send_msg(ctx, &hello);
     ctl_msg_release(&hello);
 
-    recv_msg(ctx, &reply);
+    vsctl_recv(ctx, &reply);
     if (reply.type == CTL_ERROR) {
         vsctl_fatal(1, "%s", reply.error.text);
     }
@@ -171,7 +171,7 @@ vsctl_transact(struct vsctl_ctx *ctx, struct ctl_msg *request,
     connect_daemon(ctx);
     request->xid = vsctl_xid(ctx);
     send_msg(ctx, request);
-    recv_msg(ctx, reply ? reply : &tmp);
+    vsctl_recv(ctx, reply ? reply : &tmp);
     check_reply(reply ? reply : &tmp, request->xid, expected, NULL);
     if (!reply) {
         ctl_msg_release(&tmp);
@@ -181,8 +181,8 @@ vsctl_transact(struct vsctl_ctx *ctx, struct ctl_msg *request,
 /* Like vsctl_transact_mp(), but hands each part to 'cb' as it arrives
  * (then releases it) instead of collecting them: a big dump is printed
  * while the daemon still sends it, in little memory. */
-static void
-transact_mp_each(struct vsctl_ctx *ctx, struct ctl_msg *request,
+void
+vsctl_transact_mp_each(struct vsctl_ctx *ctx, struct ctl_msg *request,
                  void (*cb)(struct vsctl_ctx *, const struct ctl_msg *,
                             void *aux),
                  void *aux)
@@ -192,7 +192,7 @@ transact_mp_each(struct vsctl_ctx *ctx, struct ctl_msg *request,
     send_msg(ctx, request);
     for (;;) {
         struct ctl_msg part;
-        recv_msg(ctx, &part);
+        vsctl_recv(ctx, &part);
         check_reply(&part, request->xid, CTL_MULTIPART_REPLY, NULL);
         if (part.mp_reply.mp_type != request->mp_request.mp_type) {
             vsctl_fatal(1, "multipart reply of the wrong kind");
@@ -216,7 +216,7 @@ vsctl_transact_mp(struct vsctl_ctx *ctx, struct ctl_msg *request,
     ctl_msg_init_mp_reply(total, request->xid, request->mp_request.mp_type);
     for (;;) {
         struct ctl_msg part;
-        recv_msg(ctx, &part);
+        vsctl_recv(ctx, &part);
         check_reply(&part, request->xid, CTL_MULTIPART_REPLY, NULL);
         if (ctl_mp_reply_append(total, &part)) {
             vsctl_fatal(1, "multipart reply of the wrong kind");
@@ -287,15 +287,20 @@ pipeline_recv(struct pipeline *p, size_t max_pending)
 {
     pipeline_flush(p);
     while (p->sent - p->done > max_pending) {
-        char *prefix = (p->lines[p->done]
-                        ? xasprintf("%s: line %zu: ", p->file,
-                                    p->lines[p->done])
-                        : NULL);
-        const char *name = (p->names[p->done] ? p->names[p->done]
-                            : prefix ? prefix : "");
+        char *prefix = NULL;
+        const char *name;
         struct ctl_msg reply;
 
-        recv_msg(p->ctx, &reply);
+        vsctl_recv(p->ctx, &reply);
+        /* The "FILE: line N: " prefix only matters for a bad reply; an
+         * add-flows of many lines gets one OK per line. */
+        if (!p->names[p->done] && p->lines[p->done]
+            && (reply.type != CTL_OK || reply.xid != p->xids[p->done])) {
+            prefix = xasprintf("%s: line %zu: ", p->file,
+                               p->lines[p->done]);
+        }
+        name = (p->names[p->done] ? p->names[p->done]
+                : prefix ? prefix : "");
         if (p->stop_on_error && reply.type == CTL_ERROR
             && reply.xid == p->xids[p->done]) {
             if (!p->first_error) {
@@ -790,7 +795,7 @@ cmd_dump_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
         vsctl_print_flows(ctx, &reply.mp_reply, ctx->names ? &map : NULL);
         ctl_msg_release(&reply);
     } else {
-        transact_mp_each(ctx, &req, print_flows_part,
+        vsctl_transact_mp_each(ctx, &req, print_flows_part,
                          ctx->names ? &map : NULL);
     }
     ctl_msg_release(&req);
@@ -1228,7 +1233,7 @@ cmd_monitor(struct vsctl_ctx *ctx, int argc, char *argv[])
     ctx->timeout_ms = 0;
     for (;;) {
         struct ctl_msg m;
-        recv_msg(ctx, &m);
+        vsctl_recv(ctx, &m);
         if (m.type == CTL_PACKET_IN) {
             vsctl_print_packet_in(ctx, &m, ctx->names ? &map : NULL);
             fflush(stdout);
@@ -1331,14 +1336,6 @@ cmd_dump_group_stats(struct vsctl_ctx *ctx, int argc, char *argv[])
 
 /* ---- Command table and options ------------------------------------------ */
 
-struct vsctl_command {
-    const char *name;
-    int min_args, max_args;     /* not counting the command itself */
-    void (*run)(struct vsctl_ctx *, int argc, char *argv[]);
-    const char *args;
-    const char *help;
-};
-
 static const struct vsctl_command commands[] = {
     { "show", 0, 0, cmd_show, "",
       "print the bridges, their ports, types and port numbers" },
@@ -1402,6 +1399,13 @@ usage(void)
         printf("  %s\n      %s\n", syn, commands[i].help);
         free(syn);
     }
+    printf("\nConntrack commands:\n");
+    for (size_t i = 0; i < vsctl_ct_n_commands; i++) {
+        const struct vsctl_command *c = &vsctl_ct_commands[i];
+        char *syn = xasprintf("%s %s", c->name, c->args);
+        printf("  %s\n      %s\n", syn, c->help);
+        free(syn);
+    }
     printf("\nOptions:\n"
            "  --server=unix:PATH   daemon socket (default: unix:%s)\n"
            "  --format=text|json   output format (default: text)\n"
@@ -1419,6 +1423,11 @@ usage(void)
            "exists\n"
            "  --if-exists          del-br, del-port: no error if it is "
            "missing\n"
+           "  -m, --more           dump-conntrack: ids, status and both "
+           "directions'\n"
+           "                       TCP states\n"
+           "  -s, --statistics     dump-conntrack: packets, bytes and "
+           "timeouts\n"
            "  -h, --help           print this help and exit\n"
            "  -V, --version        print the version and exit\n"
            "\nExit status: 0 on success, 1 on an error, 2 on a usage "
@@ -1430,6 +1439,23 @@ enum {
     OPT_SERVER = 256, OPT_FORMAT, OPT_STRICT, OPT_BUNDLE, OPT_NO_STATS,
     OPT_NAMES, OPT_NO_NAMES, OPT_MAY_EXIST, OPT_IF_EXISTS, OPT_MAY_CREATE,
 };
+
+/* Looks 'name' up in both command tables. */
+static const struct vsctl_command *
+find_command(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        if (!strcmp(commands[i].name, name)) {
+            return &commands[i];
+        }
+    }
+    for (size_t i = 0; i < vsctl_ct_n_commands; i++) {
+        if (!strcmp(vsctl_ct_commands[i].name, name)) {
+            return &vsctl_ct_commands[i];
+        }
+    }
+    return NULL;
+}
 
 static void
 parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
@@ -1447,6 +1473,8 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
         { "may-exist", no_argument, NULL, OPT_MAY_EXIST },
         { "if-exists", no_argument, NULL, OPT_IF_EXISTS },
         { "may-create", no_argument, NULL, OPT_MAY_CREATE },
+        { "more", no_argument, NULL, 'm' },
+        { "statistics", no_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -1455,7 +1483,7 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
 
     opterr = 0;
     for (;;) {
-        int c = getopt_long(argc, argv, ":t:hV", long_options, NULL);
+        int c = getopt_long(argc, argv, ":t:hVms", long_options, NULL);
         if (c == -1) {
             break;
         }
@@ -1492,6 +1520,8 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
         case OPT_MAY_EXIST: ctx->may_exist = true; break;
         case OPT_IF_EXISTS: ctx->if_exists = true; break;
         case OPT_MAY_CREATE: ctx->may_create = true; break;
+        case 'm': ctx->more = true; break;
+        case 's': ctx->statistics = true; break;
         case 'h':
             usage();
         case 'V':
@@ -1526,11 +1556,8 @@ main(int argc, char *argv[])
     }
     const char *name = argv[optind];
     int n_args = argc - optind - 1;
-    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-        const struct vsctl_command *cmd = &commands[i];
-        if (strcmp(cmd->name, name)) {
-            continue;
-        }
+    const struct vsctl_command *cmd = find_command(name);
+    if (cmd) {
         if (n_args < cmd->min_args || n_args > cmd->max_args
             || (cmd->run == cmd_packet_out && n_args == 3)) {
             vsctl_fatal(2, "'%s': wrong number of arguments (usage: "

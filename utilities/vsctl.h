@@ -18,6 +18,8 @@ struct vsctl_ctx {
     long long start_msec;
     bool strict, bundle, no_stats, names, may_exist, if_exists;
     bool may_create;            /* mod-group --may-create */
+    bool more;                  /* -m, --more: dump-conntrack details */
+    bool statistics;            /* -s, --statistics: dump-conntrack */
     struct stream *stream;      /* NULL until the first request */
     uint32_t next_xid;
 };
@@ -34,6 +36,30 @@ void vsctl_transact(struct vsctl_ctx *, struct ctl_msg *request,
 /* Same for a MULTIPART_REQUEST; collects every part into 'total'. */
 void vsctl_transact_mp(struct vsctl_ctx *, struct ctl_msg *request,
                        struct ctl_msg *total);
+/* Like vsctl_transact_mp(), but hands each part to 'cb' as it arrives
+ * (then releases it): a big dump is printed while it arrives. */
+void vsctl_transact_mp_each(struct vsctl_ctx *, struct ctl_msg *request,
+                            void (*cb)(struct vsctl_ctx *,
+                                       const struct ctl_msg *, void *aux),
+                            void *aux);
+/* Receives and decodes one message (for subscriptions); caller releases.
+ * Errors are fatal. */
+void vsctl_recv(struct vsctl_ctx *, struct ctl_msg *);
+
+/* A command: name, argument counts (not counting the command itself),
+ * handler, synopsis and help. */
+struct vsctl_command {
+    const char *name;
+    int min_args, max_args;
+    void (*run)(struct vsctl_ctx *, int argc, char *argv[]);
+    const char *args;
+    const char *help;
+};
+
+/* vsctl-ct.c: the conntrack commands. */
+extern const struct vsctl_command vsctl_ct_commands[];
+extern const size_t vsctl_ct_n_commands;
+
 /* Fills 'map' with the ports of 'bridge' (asks the daemon). */
 void vsctl_port_map(struct vsctl_ctx *, const char *bridge,
                     struct ofp_port_map *map);

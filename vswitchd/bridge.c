@@ -13,6 +13,8 @@
 #include "bridge.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -928,6 +930,303 @@ restore_bridge(struct bridge_set *set, const struct db_bridge *dbr,
     return 0;
 }
 
+/* ---- Conntrack configuration ------------------------------------------- */
+
+#define CT_KEY_MAXCONNS "ct-maxconns"
+#define CT_KEY_SEQ_CHK "ct-tcp-seq-chk"
+#define CT_KEY_LIMIT_DEFAULT "ct-limit-default"
+#define CT_KEY_LIMIT_ZONE "ct-limit-zone-"
+#define CT_KEY_TP_DEFAULT "ct-tp-default"
+#define CT_KEY_TP_ZONE "ct-tp-zone-"
+
+struct dpif_ct *
+bridge_set_ct(const struct bridge_set *set)
+{
+    return set->dpif_cfg.ct ? set->dpif_cfg.ct : dpif_ct_global();
+}
+
+/* Parses the zone number after 'prefix' in 'key'; false if 'key' is not
+ * such a key. */
+static bool
+ct_key_zone(const char *key, const char *prefix, uint16_t *zone)
+{
+    size_t n = strlen(prefix);
+    uint64_t z;
+
+    if (strncmp(key, prefix, n) || !str_to_u64(key + n, UINT16_MAX, &z)) {
+        return false;
+    }
+    *zone = z;
+    return true;
+}
+
+static bool
+ct_value_u32(const char *key, const char *value, uint32_t *out)
+{
+    uint64_t v;
+
+    if (!str_to_u64(value, UINT32_MAX, &v)) {
+        TS_WARN("store: ignoring '%s': bad value '%s'", key, value);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* "k=v,k=v" -> smap. */
+static void
+ct_tp_parse(const char *text, struct smap *keys)
+{
+    char *copy = xstrdup(text);
+    char *save = NULL;
+
+    for (char *kv = strtok_r(copy, ",", &save); kv;
+         kv = strtok_r(NULL, ",", &save)) {
+        smap_add_kv(keys, kv);
+    }
+    free(copy);
+}
+
+static char *
+ct_tp_format(const struct smap *keys)
+{
+    struct ds ds = DS_EMPTY_INITIALIZER;
+
+    for (size_t i = 0; i < keys->n; i++) {
+        ds_put_format(&ds, "%s%s=%s", i ? "," : "", keys->entries[i].key,
+                      keys->entries[i].value);
+    }
+    return ds_steal_cstr(&ds);
+}
+
+/* Applies the stored "ct-*" settings; a bad one is logged and skipped. */
+static void
+ct_restore(struct bridge_set *set)
+{
+    const struct smap *kv = db_kv(set->db);
+    struct dpif_ct *ct = bridge_set_ct(set);
+
+    for (size_t i = 0; i < kv->n; i++) {
+        const char *key = kv->entries[i].key;
+        const char *value = kv->entries[i].value;
+        uint32_t v;
+        uint16_t zone;
+
+        if (!strcmp(key, CT_KEY_MAXCONNS)) {
+            if (ct_value_u32(key, value, &v)) {
+                dpif_ct_set_maxconns(ct, v);
+            }
+        } else if (!strcmp(key, CT_KEY_SEQ_CHK)) {
+            dpif_ct_set_tcp_seq_chk(ct, !strcmp(value, "true"));
+        } else if (!strcmp(key, CT_KEY_LIMIT_DEFAULT)) {
+            if (ct_value_u32(key, value, &v)) {
+                dpif_ct_set_default_limit(ct, v);
+            }
+        } else if (ct_key_zone(key, CT_KEY_LIMIT_ZONE, &zone)) {
+            if (ct_value_u32(key, value, &v)) {
+                dpif_ct_set_zone_limit(ct, zone, v);
+            }
+        } else if (!strcmp(key, CT_KEY_TP_DEFAULT)
+                   || ct_key_zone(key, CT_KEY_TP_ZONE, &zone)) {
+            struct smap keys = SMAP_INITIALIZER;
+            char *err = NULL;
+            ct_tp_parse(value, &keys);
+            if (dpif_ct_tp_set(ct, strcmp(key, CT_KEY_TP_DEFAULT)
+                                   ? &zone : NULL, &keys, &err)) {
+                TS_WARN("store: ignoring '%s': %s", key, err ? err : "");
+            }
+            free(err);
+            smap_destroy(&keys);
+        }
+    }
+}
+
+int
+bridge_ct_set_maxconns(struct bridge_set *set, uint32_t n, char **errp)
+{
+    struct dpif_ct *ct = bridge_set_ct(set);
+    uint32_t old = dpif_ct_get_maxconns(ct);
+    char value[16];
+
+    snprintf(value, sizeof value, "%"PRIu32, n);
+    dpif_ct_set_maxconns(ct, n);
+    int err = db_set_kv(set->db, CT_KEY_MAXCONNS, value, errp);
+    if (err) {
+        dpif_ct_set_maxconns(ct, old);
+    }
+    return err;
+}
+
+int
+bridge_ct_set_tcp_seq_chk(struct bridge_set *set, bool on, char **errp)
+{
+    struct dpif_ct *ct = bridge_set_ct(set);
+    bool old = dpif_ct_get_tcp_seq_chk(ct);
+
+    dpif_ct_set_tcp_seq_chk(ct, on);
+    int err = db_set_kv(set->db, CT_KEY_SEQ_CHK, on ? "true" : "false",
+                        errp);
+    if (err) {
+        dpif_ct_set_tcp_seq_chk(ct, old);
+    }
+    return err;
+}
+
+/* Restores zone 'zone's limit as it was ('old', 'own'). */
+static void
+ct_limit_restore(struct dpif_ct *ct, const uint16_t *zone, uint32_t old,
+                 bool own)
+{
+    if (!zone) {
+        dpif_ct_set_default_limit(ct, old);
+    } else if (own) {
+        dpif_ct_set_zone_limit(ct, *zone, old);
+    } else {
+        dpif_ct_del_zone_limit(ct, *zone);
+    }
+}
+
+int
+bridge_ct_set_limit(struct bridge_set *set, const uint16_t *zone,
+                    uint32_t limit, char **errp)
+{
+    struct dpif_ct *ct = bridge_set_ct(set);
+    struct dpif_ct_zone_stats zs = { 0 };
+    uint32_t old;
+    char value[16];
+    char *key;
+
+    if (zone) {
+        dpif_ct_get_zone_stats(ct, *zone, &zs);
+        old = zs.limit;
+        dpif_ct_set_zone_limit(ct, *zone, limit);
+        key = xasprintf(CT_KEY_LIMIT_ZONE "%u", *zone);
+    } else {
+        old = dpif_ct_get_default_limit(ct);
+        dpif_ct_set_default_limit(ct, limit);
+        key = xstrdup(CT_KEY_LIMIT_DEFAULT);
+    }
+    snprintf(value, sizeof value, "%"PRIu32, limit);
+    int err = db_set_kv(set->db, key, value, errp);
+    if (err) {
+        ct_limit_restore(ct, zone, old, zs.own_limit);
+    }
+    free(key);
+    return err;
+}
+
+int
+bridge_ct_del_limit(struct bridge_set *set, uint16_t zone, char **errp)
+{
+    struct dpif_ct *ct = bridge_set_ct(set);
+    struct dpif_ct_zone_stats zs;
+    char *key = xasprintf(CT_KEY_LIMIT_ZONE "%u", zone);
+    int err = 0;
+
+    dpif_ct_get_zone_stats(ct, zone, &zs);
+    dpif_ct_del_zone_limit(ct, zone);
+    if (db_get_kv(set->db, key)) {
+        err = db_del_kv(set->db, key, errp);
+        if (err) {
+            ct_limit_restore(ct, &zone, zs.limit, zs.own_limit);
+        }
+    }
+    free(key);
+    return err;
+}
+
+int
+bridge_ct_set_tp(struct bridge_set *set, const uint16_t *zone,
+                 const struct smap *keys, char **errp)
+{
+    struct dpif_ct *ct = bridge_set_ct(set);
+    struct smap old = SMAP_INITIALIZER, now = SMAP_INITIALIZER;
+    bool had = !dpif_ct_tp_get(ct, zone, &old);
+    char *key = (zone ? xasprintf(CT_KEY_TP_ZONE "%u", *zone)
+                      : xstrdup(CT_KEY_TP_DEFAULT));
+
+    int err = dpif_ct_tp_set(ct, zone, keys, errp);
+    if (err) {
+        goto out;
+    }
+    dpif_ct_tp_get(ct, zone, &now);
+    char *value = ct_tp_format(&now);
+    err = db_set_kv(set->db, key, value, errp);
+    free(value);
+    if (err) {
+        /* Put the old policy back. */
+        if (zone) {
+            dpif_ct_tp_del(ct, *zone);
+        }
+        if (had) {
+            dpif_ct_tp_set(ct, zone, &old, NULL);
+        }
+    }
+out:
+    free(key);
+    smap_destroy(&old);
+    smap_destroy(&now);
+    return err;
+}
+
+int
+bridge_ct_del_tp(struct bridge_set *set, uint16_t zone, char **errp)
+{
+    struct dpif_ct *ct = bridge_set_ct(set);
+    struct smap old = SMAP_INITIALIZER;
+    char *key = xasprintf(CT_KEY_TP_ZONE "%u", zone);
+    int err;
+
+    if (dpif_ct_tp_get(ct, &zone, &old)) {
+        err = -ENOENT;
+        if (errp) {
+            *errp = xasprintf("zone %u has no timeout policy", zone);
+        }
+        goto out;
+    }
+    err = dpif_ct_tp_del(ct, zone);
+    if (!err && db_get_kv(set->db, key)) {
+        err = db_del_kv(set->db, key, errp);
+        if (err) {
+            dpif_ct_tp_set(ct, &zone, &old, NULL);
+        }
+    }
+out:
+    free(key);
+    smap_destroy(&old);
+    return err;
+}
+
+static int
+compare_u16(const void *a_, const void *b_)
+{
+    const uint16_t *a = a_, *b = b_;
+    return *a < *b ? -1 : *a > *b;
+}
+
+size_t
+bridge_ct_zones(const struct bridge_set *set, bool tp, uint16_t *zones,
+                size_t max)
+{
+    const struct smap *kv = db_kv(set->db);
+    const char *prefix = tp ? CT_KEY_TP_ZONE : CT_KEY_LIMIT_ZONE;
+    size_t n = 0;
+
+    for (size_t i = 0; i < kv->n; i++) {
+        uint16_t zone;
+        if (ct_key_zone(kv->entries[i].key, prefix, &zone)) {
+            if (n < max) {
+                zones[n] = zone;
+            }
+            n++;
+        }
+    }
+    if (MIN(n, max)) {
+        qsort(zones, MIN(n, max), sizeof *zones, compare_u16);
+    }
+    return n;
+}
+
 int
 bridge_set_create(struct db *db, const struct bridge_set_config *cfg,
                   struct bridge_set **setp, char **errp)
@@ -944,6 +1243,8 @@ bridge_set_create(struct db *db, const struct bridge_set_config *cfg,
                                  ? cfg->internal_port_type : "internal");
     hmap_init(&set->bridges);
     *errp = NULL;
+    /* Before any port exists: no packet meets an unconfigured tracker. */
+    ct_restore(set);
     HMAP_FOR_EACH (dbr, node, db_bridges(db)) {
         if (!err) {
             err = restore_bridge(set, dbr, errp);
@@ -956,6 +1257,9 @@ bridge_set_create(struct db *db, const struct bridge_set_config *cfg,
     }
     db_set_snapshot_cb(db, bridge_snapshot, set);
     db_set_live_count_cb(db, bridge_live_count, set);
+    /* Replayed: from now on the flow tables and the snapshot callback
+     * hold the flows, and the store need not keep a copy in memory. */
+    db_drop_flow_blobs(db);
     *setp = set;
     return 0;
 }

@@ -155,4 +155,34 @@ int bridge_flow_mod_batch_encoded(struct bridge *,
 int bridge_group_mod(struct bridge *, const struct ofp_group_mod *,
                      char **errp);
 
+/* ---- Conntrack configuration -------------------------------------------
+ *
+ * The connection tracker's configuration (maxconns, tcp-seq-chk, zone
+ * limits, timeout policies) lives in the store as "ct-*" key/value
+ * settings (docs/store.md) and is applied to the tracker by
+ * bridge_set_create() before any bridge or port is rebuilt.  Each setter
+ * below applies the change and stores it; on a store failure it undoes
+ * the change and returns the error (with '*errp'). */
+
+/* The tracker the bridges use (the config's, else dpif_ct_global()). */
+struct dpif_ct *bridge_set_ct(const struct bridge_set *);
+int bridge_ct_set_maxconns(struct bridge_set *, uint32_t, char **errp);
+int bridge_ct_set_tcp_seq_chk(struct bridge_set *, bool, char **errp);
+/* 'zone' NULL: the default limit. */
+int bridge_ct_set_limit(struct bridge_set *, const uint16_t *zone,
+                        uint32_t limit, char **errp);
+/* Makes 'zone' follow the default again (no error if it did). */
+int bridge_ct_del_limit(struct bridge_set *, uint16_t zone, char **errp);
+/* Merges 'keys' (timeout policy key -> decimal seconds) into the policy
+ * of 'zone' (NULL: the default).  -EINVAL with '*errp' on a bad key or
+ * value, nothing changed. */
+int bridge_ct_set_tp(struct bridge_set *, const uint16_t *zone,
+                     const struct smap *keys, char **errp);
+/* -ENOENT if 'zone' has no policy. */
+int bridge_ct_del_tp(struct bridge_set *, uint16_t zone, char **errp);
+/* Zones that have their own limit ('tp' false) or timeout policy ('tp'
+ * true), sorted: fills up to 'max' and returns the total. */
+size_t bridge_ct_zones(const struct bridge_set *, bool tp, uint16_t *zones,
+                       size_t max);
+
 #endif /* vswitchd/bridge.h */

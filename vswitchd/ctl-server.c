@@ -15,11 +15,24 @@
  * still durable before its reply leaves, and N pipelined flow-mods from
  * any number of clients cost one fsync per loop iteration instead of N.
  * Replies held behind an unsynced change keep their order: once a
- * client has held bytes, everything it is sent is held too. */
+ * client has held bytes, everything it is sent is held too.
+ *
+ * Conntrack.  Dumps, counts (ct-stats) and flushes of the tracker are
+ * not collected up front like flow dumps: they read the tracker in
+ * slices of at most CT_CALLS_PER_SLICE bounded calls, only while the
+ * client's queue is short, and come back from a zero-delay timer (so
+ * every other watcher runs in between) or from EV_WRITE.  A timer runs
+ * dpif_ct_run() (expiry sweep, event delivery) when the tracker asks,
+ * which is about once a second on an idle switch.  Event subscribers
+ * get CTL_CT_EVENT messages; one whose queue is over
+ * CT_EVENT_MAX_BACKLOG misses events (counted) instead. */
 #include "ctl-server.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ev.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +71,17 @@ TS_LOG_DEFINE(ctl_server);
 #define MAX_MSGS_PER_CALLBACK 4096
 /* Packet-ins are dropped (counted) for a monitor whose queue is longer. */
 #define PACKET_IN_MAX_BACKLOG (1024 * 1024)
+/* Conntrack events likewise, per subscribed client. */
+#define CT_EVENT_MAX_BACKLOG (1024 * 1024)
+/* Conntrack dumps, counts and flushes: tracker calls per slice of work
+ * (each examines a bounded number of buckets), and buckets per flush
+ * call.  One slice of work stays well under a millisecond or two. */
+#define CT_CALLS_PER_SLICE 8
+#define CT_FLUSH_BUCKETS 4096
+/* The conntrack timer never fires more often than this (seconds), nor
+ * less often than the upper bound. */
+#define CT_RUN_MIN 0.005
+#define CT_RUN_MAX 10.0
 
 struct ctl_server {
     struct ev_loop *loop;
@@ -74,6 +98,10 @@ struct ctl_server {
     size_t max_backlog;
     double run_interval;        /* seconds */
     long long start_msec;
+    struct dpif_ct *ct;         /* the bridges' tracker (borrowed) */
+    ev_timer ct_timer;          /* dpif_ct_run() */
+    ev_timer ct_work_timer;     /* advances conntrack dumps and flushes */
+    uint64_t n_ct_events_sent, n_ct_events_dropped;
 };
 
 /* A dump being sent in slices: the entries not yet sent. */
@@ -83,6 +111,14 @@ struct ctl_dump {
     size_t n, next;
     struct ofp_flow_stats **flows;      /* DUMP_FLOWS: owned until sent */
     struct ctl_dp_flow *dp_flows;       /* DUMP_DP_FLOWS */
+    /* Conntrack work, produced in slices instead of collected first:
+     * CT_DUMP and CT_STATS read 'ct_dump'; a CT_FLUSH request (mp_type
+     * 0) runs 'ct_flush' and then replies OK. */
+    struct dpif_ct_dump *ct_dump;
+    struct dpif_ct_flush_op *ct_flush;
+    struct ct_count *ct_count;          /* CT_STATS: the tallies */
+    uint32_t ct_zone;                   /* CT_STATS: CTL_CT_NO_ZONE: all */
+    bool ct_verbose;                    /* CT_STATS: per TCP state */
 };
 
 /* Flow mods one bundle may hold (bounds a client's memory use). */
@@ -92,7 +128,7 @@ struct ctl_bundle_state {
     struct hmap_node node;      /* in client's 'bundles', by id */
     uint32_t id;
     char *bridge;
-    struct ofp_flow_mod **fms;  /* owned */
+    struct ofp_flow_mod *fms;   /* owned, contiguous */
     size_t n, allocated;
     /* The same mods as CTL_FLOW_MOD frames for the store, built from the
      * bytes the client sent; 'stored_ok' false if one did not fit. */
@@ -118,12 +154,21 @@ struct ctl_client {
     size_t frame_len;
     char *monitor_bridge;       /* CTL_MONITOR subscription, or NULL */
     uint32_t monitor_flags;     /* CTL_MON_* */
+    struct dpif_ct_sub *ct_sub; /* CTL_CT_MONITOR subscription, or NULL */
 };
 
 static void client_update_events(struct ctl_client *);
 static void client_process(struct ctl_client *);
 static void client_close(struct ctl_client *, const char *why);
 static void client_free(struct ctl_client *);
+static bool ct_continue(struct ctl_client *);
+static void ct_count_free(struct ct_count *);
+static void reap_clients(struct ctl_server *);
+static void handle_ct_dump(struct ctl_client *, const struct ctl_msg *);
+static void handle_ct_dump_exp(struct ctl_client *, const struct ctl_msg *);
+static void handle_ct_get_limits(struct ctl_client *,
+                                 const struct ctl_msg *);
+static void handle_ct_get_tp(struct ctl_client *, const struct ctl_msg *);
 
 /* ---- Sending ------------------------------------------------------------ */
 
@@ -239,6 +284,14 @@ dump_free(struct ctl_dump *d)
     }
     free(d->flows);
     free(d->dp_flows);
+    if (d->n > 10000) {
+        /* Give a big dump's copies back to the system at once, as for
+         * big bundles. */
+        malloc_trim(0);
+    }
+    dpif_ct_dump_destroy(d->ct_dump);
+    dpif_ct_flush_destroy(d->ct_flush);
+    ct_count_free(d->ct_count);
     free(d);
 }
 
@@ -249,6 +302,9 @@ dump_continue(struct ctl_client *c)
 {
     struct ctl_dump *d = c->dump;
 
+    if (d && (d->ct_dump || d->ct_flush)) {
+        return ct_continue(c);
+    }
     while (d && client_backlog(c) < DUMP_LOW_WATER) {
         struct ctl_msg m;
         struct ds ds = DS_EMPTY_INITIALIZER;
@@ -521,8 +577,7 @@ static void
 bundle_free(struct ctl_bundle_state *b)
 {
     for (size_t i = 0; i < b->n; i++) {
-        ofp_flow_mod_release(b->fms[i]);
-        free(b->fms[i]);
+        ofp_flow_mod_release(&b->fms[i]);
     }
     free(b->fms);
     free(b->bridge);
@@ -605,7 +660,8 @@ handle_bundle(struct ctl_client *c, struct ctl_msg *m)
             b->allocated = b->allocated ? 2 * b->allocated : 64;
             b->fms = xrealloc(b->fms, b->allocated * sizeof *b->fms);
         }
-        b->fms[b->n++] = r->fm;
+        b->fms[b->n++] = *r->fm;    /* moves the actions too */
+        free(r->fm);
         r->fm = NULL;
         bundle_store_frame(b, c->frame, c->frame_len);
         send_ok(c, m->xid);
@@ -616,18 +672,12 @@ handle_bundle(struct ctl_client *c, struct ctl_msg *m)
     if (m->type == CTL_BUNDLE_COMMIT) {
         struct bridge *br = need_bridge(c, m->xid, b->bridge);
         if (br) {
-            struct ofp_flow_mod *arr = xcalloc(b->n ? b->n : 1,
-                                               sizeof *arr);
             char *err = NULL;
-            for (size_t i = 0; i < b->n; i++) {
-                arr[i] = *b->fms[i];    /* shallow: b keeps ownership */
-            }
             int r_ = (b->n
                       ? bridge_flow_mod_batch_encoded(
-                          br, arr, b->n, b->stored_ok ? &b->stored : NULL,
+                          br, b->fms, b->n, b->stored_ok ? &b->stored : NULL,
                           &err)
                       : 0);
-            free(arr);
             if (r_) {
                 send_error(c, m->xid, CTL_ET_BUNDLE_FAILED, r_, "%s",
                            err ? err : ts_strerror(r_));
@@ -1027,6 +1077,23 @@ handle_multipart(struct ctl_client *c, const struct ctl_msg *m)
     const struct ctl_mp_request *r = &m->mp_request;
     struct bridge *br = NULL;
 
+    switch (r->mp_type) {
+    case CTL_MP_CT_DUMP:
+    case CTL_MP_CT_STATS:
+        handle_ct_dump(c, m);
+        return;
+    case CTL_MP_CT_DUMP_EXP:
+        handle_ct_dump_exp(c, m);
+        return;
+    case CTL_MP_CT_LIMITS:
+        handle_ct_get_limits(c, m);
+        return;
+    case CTL_MP_CT_TP:
+        handle_ct_get_tp(c, m);
+        return;
+    default:
+        break;
+    }
     if (r->mp_type != CTL_MP_LIST_BR && r->mp_type != CTL_MP_SHOW
         && !(br = need_bridge(c, m->xid, r->bridge))) {
         return;
@@ -1065,6 +1132,636 @@ handle_multipart(struct ctl_client *c, const struct ctl_msg *m)
                    ctl_mp_type_name(r->mp_type), r->mp_type);
         break;
     }
+}
+
+/* ---- Conntrack ---------------------------------------------------------- */
+
+/* Tallies of a CT_STATS count: connections per protocol and, for
+ * verbose counts, per protocol state (names as the dump prints them). */
+#define CT_COUNT_MAX 16
+struct ct_tally {
+    char name[24];
+    uint64_t n;
+};
+struct ct_count {
+    uint64_t total;
+    struct ct_tally protos[CT_COUNT_MAX];
+    struct ct_tally states[CT_COUNT_MAX][CT_COUNT_MAX];
+    size_t n_protos, n_states[CT_COUNT_MAX];
+};
+
+static void
+ct_count_free(struct ct_count *cc)
+{
+    free(cc);
+}
+
+/* Adds one to the tally named by the 'n' bytes at 'name' in 'tallies'
+ * (which has '*n_tallies'); a name that does not fit goes to "OTHER". */
+static size_t
+ct_tally(struct ct_tally *tallies, size_t *n_tallies, const char *name,
+         size_t n)
+{
+    size_t i;
+
+    if (n >= sizeof tallies->name) {
+        name = "OTHER";
+        n = 5;
+    }
+    for (i = 0; i < *n_tallies; i++) {
+        if (strlen(tallies[i].name) == n
+            && !strncmp(tallies[i].name, name, n)) {
+            break;
+        }
+    }
+    if (i == *n_tallies) {
+        if (i == CT_COUNT_MAX) {
+            i--;
+            snprintf(tallies[i].name, sizeof tallies[i].name, "OTHER");
+        } else {
+            memcpy(tallies[i].name, name, n);
+            tallies[i].name[n] = '\0';
+            (*n_tallies)++;
+        }
+    }
+    tallies[i].n++;
+    return i;
+}
+
+/* Counts one dump-conntrack line: "tcp,orig=(...),...,protoinfo=(state=
+ * ESTABLISHED)". */
+static void
+ct_count_line(struct ct_count *cc, const char *line, size_t len)
+{
+    char proto[sizeof cc->protos[0].name];
+    size_t n = strcspn(line, ",");
+
+    n = MIN(n, len);
+    if (n >= sizeof proto) {
+        n = sizeof proto - 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        proto[i] = toupper((unsigned char) line[i]);
+    }
+    proto[n] = '\0';
+    cc->total++;
+    size_t p = ct_tally(cc->protos, &cc->n_protos, proto, n);
+
+    const char *state = memmem(line, len, "state=", 6);
+    if (state) {
+        state += 6;
+        size_t sn = 0;
+        while (state + sn < line + len && state[sn] != ','
+               && state[sn] != ')') {
+            sn++;
+        }
+        ct_tally(cc->states[p], &cc->n_states[p], state, sn);
+    }
+}
+
+static void
+ct_send_stats(struct ctl_client *c, const struct ctl_dump *d)
+{
+    const struct ct_count *cc = d->ct_count;
+    struct dpif_ct_stats st;
+    struct ctl_msg m;
+
+    ctl_msg_init_mp_reply(&m, d->xid, CTL_MP_CT_STATS);
+    ctl_mp_reply_add_ct_counter(&m, CTL_CTC_PROTO, "Total", cc->total);
+    for (size_t i = 0; i < cc->n_protos; i++) {
+        ctl_mp_reply_add_ct_counter(&m, CTL_CTC_PROTO, cc->protos[i].name,
+                                    cc->protos[i].n);
+        for (size_t j = 0; d->ct_verbose && j < cc->n_states[i]; j++) {
+            ctl_mp_reply_add_ct_counter(&m, CTL_CTC_STATE,
+                                        cc->states[i][j].name,
+                                        cc->states[i][j].n);
+        }
+    }
+    dpif_ct_get_stats(c->server->ct, &st);
+    if (d->ct_zone != CTL_CT_NO_ZONE) {
+        struct dpif_ct_zone_stats zs;
+        dpif_ct_get_zone_stats(c->server->ct, d->ct_zone, &zs);
+        ctl_mp_reply_add_ct_counter(&m, CTL_CTC_COUNTER, "zone_count",
+                                    zs.count);
+        ctl_mp_reply_add_ct_counter(&m, CTL_CTC_COUNTER, "zone_limit",
+                                    zs.limit);
+        ctl_mp_reply_add_ct_counter(&m, CTL_CTC_COUNTER,
+                                    "zone_limit_drops", zs.limit_drops);
+    }
+#define COUNTER(NAME) \
+    ctl_mp_reply_add_ct_counter(&m, CTL_CTC_COUNTER, #NAME, st.NAME)
+    COUNTER(n_conns);
+    COUNTER(max_conns);
+    COUNTER(created);
+    COUNTER(expired);
+    COUNTER(full_drops);
+    COUNTER(zone_limit_drops);
+    COUNTER(invalid);
+    COUNTER(bad_csum);
+    COUNTER(tcp_seq_fail);
+    COUNTER(nat_exhausted);
+    COUNTER(events_dropped);
+#undef COUNTER
+    client_send(c, &m);
+}
+
+static void
+ct_schedule_work(struct ctl_server *s)
+{
+    if (!ev_is_active(&s->ct_work_timer)) {
+        ev_timer_set(&s->ct_work_timer, 0., 0.);
+        ev_timer_start(s->loop, &s->ct_work_timer);
+    }
+}
+
+/* Sends the lines in 'lines' ("...\n" each) as one multipart slice. */
+static bool
+ct_send_lines(struct ctl_client *c, uint32_t xid, enum ctl_mp_type mp_type,
+              const struct ds *lines, bool last)
+{
+    struct ctl_msg m;
+    struct ds out = DS_EMPTY_INITIALIZER;
+    const char *p = lines->string;
+    const char *end = p + lines->length;
+
+    ctl_msg_init_mp_reply(&m, xid, mp_type);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p);
+        size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+        char *line = xmalloc(n + 1);
+        memcpy(line, p, n);
+        line[n] = '\0';
+        ctl_mp_reply_add_ct_conn(&m, line);
+        free(line);
+        p += n + 1;
+    }
+    int err = ctl_msg_encode_multipart(&m, last, &out);
+    ctl_msg_release(&m);
+    if (err) {
+        TS_WARN("%s: cannot encode conntrack slice: %s", c->name,
+                ts_strerror(err));
+        ds_destroy(&out);
+        client_close(c, NULL);
+        return false;
+    }
+    bool ok = client_send_bytes(c, &out);
+    ds_destroy(&out);
+    return ok;
+}
+
+/* Advances the client's conntrack dump, count or flush by at most
+ * CT_CALLS_PER_SLICE tracker calls, while its queue is short; if work
+ * remains and the queue has room, comes back from the work timer (after
+ * the loop has served everything else), otherwise from EV_WRITE.
+ * Returns false if the client was closed. */
+static bool
+ct_continue(struct ctl_client *c)
+{
+    struct ctl_dump *d = c->dump;
+    struct ds lines = DS_EMPTY_INITIALIZER;
+    bool ok = true;
+
+    for (int i = 0; ok && d && i < CT_CALLS_PER_SLICE
+                    && client_backlog(c) < DUMP_LOW_WATER; i++) {
+        uint32_t xid = d->xid;
+
+        if (d->ct_flush) {
+            size_t n = 0;
+            if (!dpif_ct_flush_next(d->ct_flush, CT_FLUSH_BUCKETS, &n)) {
+                dump_free(d);
+                c->dump = d = NULL;
+                ok = send_ok(c, xid);
+            }
+            continue;
+        }
+        ds_clear(&lines);
+        bool more = dpif_ct_dump_next(d->ct_dump, &lines, DUMP_SLICE);
+        if (d->mp_type == CTL_MP_CT_STATS) {
+            const char *p = lines.string, *end = p + lines.length;
+            while (p < end) {
+                const char *nl = memchr(p, '\n', end - p);
+                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+                ct_count_line(d->ct_count, p, n);
+                p += n + 1;
+            }
+            if (!more) {
+                ct_send_stats(c, d);
+                dump_free(d);
+                c->dump = d = NULL;
+                ok = !c->dead;
+            }
+            continue;
+        }
+        if (!lines.length && more) {
+            continue;
+        }
+        enum ctl_mp_type mp_type = d->mp_type;
+        if (!more) {
+            dump_free(d);
+            c->dump = d = NULL;
+        }
+        ok = ct_send_lines(c, xid, mp_type, &lines, !more);
+    }
+    ds_destroy(&lines);
+    if (ok && c->dump && client_backlog(c) < DUMP_LOW_WATER) {
+        ct_schedule_work(c->server);
+    }
+    return ok && !c->dead;
+}
+
+static void
+ct_work_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct ctl_server *s = w->data;
+    struct ctl_client *c;
+
+    TS_LIST_FOR_EACH (c, node, &s->clients) {
+        if (c->dead || !c->dump || (!c->dump->ct_dump
+                                    && !c->dump->ct_flush)) {
+            continue;
+        }
+        if (ct_continue(c) && !c->dump) {
+            /* Done: handle what the client sent since. */
+            client_process(c);
+        }
+        if (!c->dead) {
+            client_update_events(c);
+        }
+    }
+    reap_clients(s);
+}
+
+/* Starts a sliced conntrack job for 'c' ('d' is consumed). */
+static void
+ct_start(struct ctl_client *c, struct ctl_dump *d)
+{
+    c->dump = d;
+    ct_continue(c);
+}
+
+static void
+ct_format_tuple(struct ds *ds, const struct ctl_ct_tuple *t)
+{
+    char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+    int af = t->family == 4 ? AF_INET : AF_INET6;
+
+    inet_ntop(af, t->src, a, sizeof a);
+    inet_ntop(af, t->dst, b, sizeof b);
+    ds_put_format(ds, "%s=%s,%s=%s,ct_nw_proto=%u",
+                  t->family == 4 ? "ct_nw_src" : "ct_ipv6_src", a,
+                  t->family == 4 ? "ct_nw_dst" : "ct_ipv6_dst", b,
+                  t->nw_proto);
+    if (t->nw_proto == 1 || t->nw_proto == 58) {
+        ds_put_format(ds, ",icmp_id=%u,icmp_type=%u,icmp_code=%u",
+                      t->src_port, t->icmp_type, t->icmp_code);
+    } else {
+        ds_put_format(ds, ",ct_tp_src=%u,ct_tp_dst=%u", t->src_port,
+                      t->dst_port);
+    }
+}
+
+/* Converts a wire tuple into the tracker's; sends an error on failure. */
+static bool
+ct_tuple_from_msg(struct ctl_client *c, uint32_t xid,
+                  const struct ctl_ct_tuple *t, struct dpif_ct_tuple *out)
+{
+    struct ds text = DS_EMPTY_INITIALIZER;
+    char *err = NULL;
+
+    ct_format_tuple(&text, t);
+    int e = dpif_ct_tuple_parse(ds_cstr(&text), out, &err);
+    if (e) {
+        send_error(c, xid, CTL_ET_FAILED, e, "invalid conntrack tuple "
+                   "'%s': %s", ds_cstr(&text), err ? err : ts_strerror(e));
+    }
+    free(err);
+    ds_destroy(&text);
+    return !e;
+}
+
+static void
+handle_ct_flush(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_ct_flush *f = &m->ct_flush;
+    struct dpif_ct_tuple orig, reply;
+    struct dpif_ct_flush_filter filter = {
+        .has_zone = f->zone != CTL_CT_NO_ZONE,
+        .zone = f->zone,
+        .mark = f->mark,
+        .mark_mask = f->mark_mask,
+        .label = { f->label[0], f->label[1] },
+        .label_mask = { f->label_mask[0], f->label_mask[1] },
+    };
+
+    if (f->orig.family) {
+        if (!ct_tuple_from_msg(c, m->xid, &f->orig, &orig)) {
+            return;
+        }
+        filter.orig = &orig;
+    }
+    if (f->reply.family) {
+        if (!ct_tuple_from_msg(c, m->xid, &f->reply, &reply)) {
+            return;
+        }
+        filter.reply = &reply;
+    }
+    struct ctl_dump *d = xzalloc(sizeof *d);
+    d->xid = m->xid;
+    d->ct_flush = dpif_ct_flush_start(c->server->ct, &filter);
+    ct_start(c, d);
+}
+
+static void
+handle_ct_info(struct ctl_client *c, const struct ctl_msg *m)
+{
+    struct ctl_server *s = c->server;
+    struct dpif_ct_stats st;
+    struct ctl_msg reply;
+    char buf[32];
+
+    dpif_ct_get_stats(s->ct, &st);
+    ctl_msg_init(&reply, CTL_CT_INFO_REPLY, m->xid);
+#define KV(KEY, VAL)                                                \
+    do {                                                            \
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long) (VAL)); \
+        smap_replace(&reply.kv, KEY, buf);                          \
+    } while (0)
+    KV("maxconns", dpif_ct_get_maxconns(s->ct));
+    KV("nconns", dpif_ct_get_nconns(s->ct));
+    KV("tcp_seq_chk", dpif_ct_get_tcp_seq_chk(s->ct));
+    KV("default_limit", dpif_ct_get_default_limit(s->ct));
+    KV("created", st.created);
+    KV("expired", st.expired);
+    KV("full_drops", st.full_drops);
+    KV("zone_limit_drops", st.zone_limit_drops);
+    KV("invalid", st.invalid);
+    KV("events_sent", s->n_ct_events_sent);
+    KV("events_dropped", s->n_ct_events_dropped + st.events_dropped);
+#undef KV
+    client_send(c, &reply);
+}
+
+static void
+handle_ct_set_limits(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_ct_limits *l = &m->ct_limits;
+    char *err = NULL;
+    int e = 0;
+
+    for (size_t i = 0; !e && i < l->n; i++) {
+        uint16_t zone = l->zones[i].zone;
+        bool dflt = l->zones[i].zone == CTL_CT_ZONE_DEFAULT;
+        if (m->type == CTL_CT_SET_LIMITS) {
+            e = bridge_ct_set_limit(c->server->bridges, dflt ? NULL : &zone,
+                                    l->zones[i].limit, &err);
+        } else if (dflt) {
+            e = bridge_ct_set_limit(c->server->bridges, NULL, 0, &err);
+        } else {
+            e = bridge_ct_del_limit(c->server->bridges, zone, &err);
+        }
+    }
+    send_result(c, m->xid, e, err);
+}
+
+static void
+handle_ct_set_tp(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_ct_tp *tp = &m->ct_tp;
+    struct smap keys = SMAP_INITIALIZER;
+    uint16_t zone = tp->zone;
+    char *err = NULL;
+    char buf[16];
+    int e;
+
+    if (m->type == CTL_CT_DEL_TP) {
+        if (tp->zone == CTL_CT_ZONE_DEFAULT) {
+            send_error(c, m->xid, CTL_ET_FAILED, EINVAL,
+                       "cannot delete the default timeout policy");
+            return;
+        }
+        e = bridge_ct_del_tp(c->server->bridges, zone, &err);
+        send_result(c, m->xid, e, err);
+        return;
+    }
+    for (size_t i = 0; i < tp->n_attrs; i++) {
+        snprintf(buf, sizeof buf, "%"PRIu32, tp->attrs[i].seconds);
+        smap_replace(&keys, tp->attrs[i].name, buf);
+    }
+    e = bridge_ct_set_tp(c->server->bridges,
+                         tp->zone == CTL_CT_ZONE_DEFAULT ? NULL : &zone,
+                         &keys, &err);
+    smap_destroy(&keys);
+    send_result(c, m->xid, e, err);
+}
+
+static void
+ct_event_cb(void *c_, const char *line)
+{
+    static const struct {
+        const char *prefix;
+        enum ctl_ct_event_type type;
+    } kinds[] = {
+        { "[NEW] ", CTL_CTE_NEW },
+        { "[UPDATE] ", CTL_CTE_UPDATE },
+        { "[DESTROY] ", CTL_CTE_DESTROY },
+    };
+    struct ctl_client *c = c_;
+    struct ctl_server *s = c->server;
+    struct ctl_msg m;
+
+    if (c->dead) {
+        return;
+    }
+    if (client_backlog(c) > CT_EVENT_MAX_BACKLOG) {
+        s->n_ct_events_dropped++;
+        return;
+    }
+    ctl_msg_init(&m, CTL_CT_EVENT, 0);
+    m.ct_event.type = CTL_CTE_UPDATE;
+    for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+        size_t n = strlen(kinds[i].prefix);
+        if (!strncmp(line, kinds[i].prefix, n)) {
+            m.ct_event.type = kinds[i].type;
+            line += n;
+            break;
+        }
+    }
+    m.ct_event.line = xstrdup(line);
+    client_send(c, &m);
+    s->n_ct_events_sent++;
+}
+
+static void
+handle_ct_monitor(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_ct_monitor *r = &m->ct_monitor;
+    uint16_t zone = r->zone;
+
+    dpif_ct_unsubscribe(c->ct_sub);
+    c->ct_sub = NULL;
+    if (r->flags & CTL_CTM_EVENTS) {
+        c->ct_sub = dpif_ct_subscribe(c->server->ct,
+                                      r->zone == CTL_CT_NO_ZONE
+                                      ? NULL : &zone, ct_event_cb, c);
+    }
+    send_ok(c, m->xid);
+}
+
+static void
+handle_ct_dump(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_ct_dump_request *r = &m->mp_request.ct_dump;
+    uint16_t zone = r->zone;
+    struct ctl_dump *d = xzalloc(sizeof *d);
+
+    d->xid = m->xid;
+    d->mp_type = m->mp_request.mp_type;
+    if (d->mp_type == CTL_MP_CT_STATS) {
+        d->ct_count = xzalloc(sizeof *d->ct_count);
+        d->ct_zone = r->zone;
+        d->ct_verbose = r->flags & CTL_CTD_VERBOSE;
+        d->ct_dump = dpif_ct_dump_start(c->server->ct,
+                                        r->zone == CTL_CT_NO_ZONE
+                                        ? NULL : &zone, false, false);
+    } else {
+        d->ct_dump = dpif_ct_dump_start(c->server->ct,
+                                        r->zone == CTL_CT_NO_ZONE
+                                        ? NULL : &zone,
+                                        r->flags & CTL_CTD_VERBOSE,
+                                        r->flags & CTL_CTD_STATS);
+    }
+    ct_start(c, d);
+}
+
+static void
+handle_ct_dump_exp(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_ct_dump_request *r = &m->mp_request.ct_dump;
+    uint16_t zone = r->zone;
+    struct ds lines = DS_EMPTY_INITIALIZER;
+
+    dpif_ct_dump_expectations(c->server->ct,
+                              r->zone == CTL_CT_NO_ZONE ? NULL : &zone,
+                              &lines);
+    ct_send_lines(c, m->xid, CTL_MP_CT_DUMP_EXP, &lines, true);
+    ds_destroy(&lines);
+}
+
+static void
+add_zone_limit(struct ctl_msg *reply, struct dpif_ct *ct, uint16_t zone)
+{
+    struct dpif_ct_zone_stats zs;
+
+    dpif_ct_get_zone_stats(ct, zone, &zs);
+    ctl_mp_reply_add_ct_limit(reply, &(struct ctl_ct_zone_limit) {
+        .zone = zone, .limit = zs.limit, .count = zs.count,
+        .limit_drops = zs.limit_drops });
+}
+
+static void
+handle_ct_get_limits(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_ct_limits *req = &m->mp_request.ct_limits;
+    struct ctl_server *s = c->server;
+    struct ctl_msg reply;
+
+    ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_CT_LIMITS);
+    ctl_mp_reply_add_ct_limit(&reply, &(struct ctl_ct_zone_limit) {
+        .zone = CTL_CT_ZONE_DEFAULT,
+        .limit = dpif_ct_get_default_limit(s->ct) });
+    if (req->n) {
+        for (size_t i = 0; i < req->n; i++) {
+            if (req->zones[i].zone != CTL_CT_ZONE_DEFAULT) {
+                add_zone_limit(&reply, s->ct, req->zones[i].zone);
+            }
+        }
+    } else {
+        size_t n = bridge_ct_zones(s->bridges, false, NULL, 0);
+        uint16_t *zones = xcalloc(n ? n : 1, sizeof *zones);
+        n = bridge_ct_zones(s->bridges, false, zones, n);
+        for (size_t i = 0; i < n; i++) {
+            add_zone_limit(&reply, s->ct, zones[i]);
+        }
+        free(zones);
+    }
+    client_send(c, &reply);
+}
+
+/* Adds the policy of 'zone' (NULL: default) to 'reply'; false if it has
+ * none. */
+static bool
+add_tp(struct ctl_msg *reply, struct dpif_ct *ct, const uint16_t *zone)
+{
+    struct smap keys = SMAP_INITIALIZER;
+    uint64_t v;
+
+    if (dpif_ct_tp_get(ct, zone, &keys)) {
+        smap_destroy(&keys);
+        return false;
+    }
+    struct ctl_ct_tp *tp = ctl_mp_reply_add_ct_tp(
+        reply, zone ? *zone : CTL_CT_ZONE_DEFAULT);
+    for (size_t i = 0; i < keys.n; i++) {
+        if (str_to_u64(keys.entries[i].value, UINT32_MAX, &v)) {
+            ctl_ct_tp_add_attr(tp, keys.entries[i].key, v);
+        }
+    }
+    smap_destroy(&keys);
+    return true;
+}
+
+static void
+handle_ct_get_tp(struct ctl_client *c, const struct ctl_msg *m)
+{
+    uint32_t want = m->mp_request.ct_dump.zone;
+    struct ctl_server *s = c->server;
+    struct ctl_msg reply;
+
+    ctl_msg_init_mp_reply(&reply, m->xid, CTL_MP_CT_TP);
+    if (want == CTL_CT_NO_ZONE || want == CTL_CT_ZONE_DEFAULT) {
+        add_tp(&reply, s->ct, NULL);
+    }
+    if (want == CTL_CT_NO_ZONE) {
+        size_t n = bridge_ct_zones(s->bridges, true, NULL, 0);
+        uint16_t *zones = xcalloc(n ? n : 1, sizeof *zones);
+        n = bridge_ct_zones(s->bridges, true, zones, n);
+        for (size_t i = 0; i < n; i++) {
+            add_tp(&reply, s->ct, &zones[i]);
+        }
+        free(zones);
+    } else if (want != CTL_CT_ZONE_DEFAULT) {
+        uint16_t zone = want;
+        if (!add_tp(&reply, s->ct, &zone)) {
+            ctl_msg_release(&reply);
+            send_error(c, m->xid, CTL_ET_FAILED, ENOENT,
+                       "zone %u has no timeout policy", zone);
+            return;
+        }
+    }
+    client_send(c, &reply);
+}
+
+/* Periodic tracker work (sweep, events); the tracker says when next. */
+static void
+ct_run(struct ctl_server *s)
+{
+    long long now = time_msec();
+    double after = (dpif_ct_run(s->ct, now) - now) / 1000.0;
+
+    after = after < CT_RUN_MIN ? CT_RUN_MIN
+            : after > CT_RUN_MAX ? CT_RUN_MAX : after;
+    ev_timer_stop(s->loop, &s->ct_timer);
+    ev_timer_set(&s->ct_timer, after, 0.);
+    ev_timer_start(s->loop, &s->ct_timer);
+}
+
+static void
+ct_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct ctl_server *s = w->data;
+
+    ct_run(s);
+    reap_clients(s);
 }
 
 /* Dispatches one decoded message; 'm' may be modified (ownership moves
@@ -1158,6 +1855,37 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
     case CTL_STATUS_REQUEST:
         handle_status(c, m);
         break;
+    case CTL_CT_FLUSH:
+        handle_ct_flush(c, m);
+        break;
+    case CTL_CT_SET_MAXCONNS: {
+        char *err = NULL;
+        int e = bridge_ct_set_maxconns(c->server->bridges, m->ct_value,
+                                       &err);
+        send_result(c, m->xid, e, err);
+        break;
+    }
+    case CTL_CT_SET_TCP_SEQ_CHK: {
+        char *err = NULL;
+        int e = bridge_ct_set_tcp_seq_chk(c->server->bridges,
+                                          m->ct_value != 0, &err);
+        send_result(c, m->xid, e, err);
+        break;
+    }
+    case CTL_CT_SET_LIMITS:
+    case CTL_CT_DEL_LIMITS:
+        handle_ct_set_limits(c, m);
+        break;
+    case CTL_CT_SET_TP:
+    case CTL_CT_DEL_TP:
+        handle_ct_set_tp(c, m);
+        break;
+    case CTL_CT_INFO_REQUEST:
+        handle_ct_info(c, m);
+        break;
+    case CTL_CT_MONITOR:
+        handle_ct_monitor(c, m);
+        break;
     case CTL_MULTIPART_REQUEST:
         handle_multipart(c, m);
         break;
@@ -1168,6 +1896,8 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
     case CTL_PACKET_IN:
     case CTL_LOG_LEVEL_REPLY:
     case CTL_STATUS_REPLY:
+    case CTL_CT_INFO_REPLY:
+    case CTL_CT_EVENT:
     default:
         send_error(c, m->xid, CTL_ET_BAD_REQUEST, TS_ERR_PROTO,
                    "unexpected %s message", ctl_type_name(m->type));
@@ -1232,6 +1962,7 @@ client_free(struct ctl_client *c)
     }
     hmap_destroy(&c->bundles);
     dump_free(c->dump);
+    dpif_ct_unsubscribe(c->ct_sub);
     stream_close(c->stream);
     ds_destroy(&c->held);
     free(c->monitor_bridge);
@@ -1488,6 +2219,12 @@ ctl_server_create(struct ev_loop *loop, struct bridge_set *bridges,
     ev_async_start(loop, &s->wakeup);
     bridge_set_set_wakeup_cb(bridges, wakeup_from_worker, s);
     bridge_set_set_packet_in_cb(bridges, server_packet_in, s);
+    s->ct = bridge_set_ct(bridges);
+    ev_timer_init(&s->ct_timer, ct_timer_cb, CT_RUN_MIN, 0.);
+    s->ct_timer.data = s;
+    ev_timer_start(loop, &s->ct_timer);
+    ev_timer_init(&s->ct_work_timer, ct_work_cb, 0., 0.);
+    s->ct_work_timer.data = s;
     ev_prepare_init(&s->sync_prepare, sync_prepare_cb);
     s->sync_prepare.data = s;
     ev_prepare_start(loop, &s->sync_prepare);
@@ -1516,6 +2253,8 @@ ctl_server_destroy(struct ctl_server *s)
     }
     ev_io_stop(s->loop, &s->accept_io);
     ev_timer_stop(s->loop, &s->run_timer);
+    ev_timer_stop(s->loop, &s->ct_timer);
+    ev_timer_stop(s->loop, &s->ct_work_timer);
     ev_async_stop(s->loop, &s->wakeup);
     stream_listener_close(s->listener);
     free(s);

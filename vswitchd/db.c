@@ -68,6 +68,7 @@ struct db {
     void *live_count_aux;
     bool defer_sync;            /* commits skip fdatasync (db_sync does) */
     bool unsynced;              /* records written since the last sync */
+    bool flow_counts_only;      /* db_drop_flow_blobs(): flows.n only */
 };
 
 /* ---- CRC32C ---------------------------------------------------------- */
@@ -517,6 +518,9 @@ apply_record(struct db *db, int type, const uint8_t *body, size_t len)
             err = "flows for an unknown bridge";
         } else if (!flows_valid(r.p, r.left, u)) {
             err = "malformed flow list";
+        } else if (db->flow_counts_only) {
+            br->flows.n += u;
+            r.left = 0;
         } else {
             flows_put_raw(&br->flows, r.p, r.left, u);
             r.left = 0;
@@ -995,6 +999,20 @@ db_sync(struct db *db, char **errp)
 }
 
 void
+db_drop_flow_blobs(struct db *db)
+{
+    struct db_bridge *br;
+
+    db->flow_counts_only = true;
+    HMAP_FOR_EACH (br, node, &db->bridges) {
+        size_t n = br->flows.n;
+
+        db_flows_release(&br->flows);
+        br->flows.n = n;
+    }
+}
+
+void
 db_set_live_count_cb(struct db *db, db_live_count_cb *cb, void *aux)
 {
     db->live_count_cb = cb;
@@ -1349,6 +1367,13 @@ db_compact(struct db *db, char **errp)
     int err = 0, fd;
     size_t i = 0;
 
+    if (db->flow_counts_only && !db->snapshot_cb) {
+        /* The flows exist only in the file: a rewrite would lose them. */
+        *errp = xasprintf("%s: cannot compact: flows are not kept in "
+                          "memory and no snapshot callback is set",
+                          db->path);
+        return -EINVAL;
+    }
     if (db->snapshot_cb) {
         snaps = xcalloc(n_br ? n_br : 1, sizeof *snaps);
         HMAP_FOR_EACH (br, node, &db->bridges) {
@@ -1402,8 +1427,12 @@ db_compact(struct db *db, char **errp)
         i = 0;
         HMAP_FOR_EACH (br, node, &db->bridges) {
             db_flows_release(&br->flows);
-            br->flows = snaps[i];
-            db_flows_init(&snaps[i++]);
+            if (db->flow_counts_only) {
+                br->flows.n = snaps[i++].n;
+            } else {
+                br->flows = snaps[i];
+                db_flows_init(&snaps[i++]);
+            }
         }
     }
     TS_INFO("%s: compacted to %llu bytes, %llu records", db->path,

@@ -102,6 +102,13 @@ void db_set_snapshot_cb(struct db *, db_snapshot_cb *, void *aux);
  * flow logs hold more than about twice that, so that a log of mere
  * additions is never rewritten. */
 typedef size_t db_live_count_cb(void *aux, const char *bridge);
+/* From now on, keeps only the number of flow blobs of each bridge in
+ * memory ('flows.n'; 'flows' holds no data), not the blobs themselves,
+ * and frees those held now.  For a caller that has replayed the stored
+ * flows and set a snapshot callback, which compaction then needs: without
+ * one, db_compact() fails with -EINVAL rather than lose the flows.  Saves
+ * a second in-memory copy of every flow. */
+void db_drop_flow_blobs(struct db *);
 void db_set_live_count_cb(struct db *, db_live_count_cb *, void *aux);
 /* Rewrites the file from the current state.  Returns 0 or -errno (the
  * old file stays in place on failure). */

@@ -103,10 +103,11 @@ bench_lookup(int scale)
         random_flow(&f);
         make_match(&m, i % N_MASKS, &f);
         cls_rule_init(&rules[n], &m, rnd() % 65536);
-        if (!classifier_find_exactly(&cls, &rules[n].match,
-                                     rules[n].priority)) {
+        if (!classifier_find_exactly(&cls, &m, rules[n].priority)) {
             classifier_insert(&cls, &rules[n]);
             n++;
+        } else {
+            cls_rule_destroy(&rules[n]);
         }
     }
     for (int i = 0; i < N_FLOWS; i++) {
@@ -147,6 +148,7 @@ bench_lookup(int scale)
 
     for (size_t i = 0; i < n; i++) {
         classifier_remove(&cls, &rules[i]);
+        cls_rule_destroy(&rules[i]);
     }
     classifier_destroy(&cls);
     free(rules);
@@ -200,7 +202,10 @@ bench_insert_remove(void)
      * ofproto does when a bridge goes away. */
     classifier_init(&cls);
     for (size_t i = 0; i < n; i++) {
-        cls_rule_init(&brules[i].cr, &rules[i].match, rules[i].priority);
+        struct match m;
+
+        cls_rule_get_match(&rules[i], &m);
+        cls_rule_init(&brules[i].cr, &m, rules[i].priority);
         classifier_insert(&cls, &brules[i].cr);
     }
     t0 = cpu_nsec();
@@ -215,6 +220,10 @@ bench_insert_remove(void)
     t1 = cpu_nsec();
     printf("bench: cls_destroy_100k_ns_per_rule %.1f ns\n",
            (double) (t1 - t0) / n);
+    for (size_t i = 0; i < n; i++) {
+        cls_rule_destroy(&brules[i].cr);
+        cls_rule_destroy(&rules[i]);
+    }
     free(brules);
     free(rules);
 }

@@ -3,7 +3,10 @@
 # when installed, Open vSwitch 3.1 (private instances, no traffic):
 #   bench: flows_add_bundle_100k_s           (add-flows --bundle, wall)
 #   bench: flows_dump_100k_s                 (dump-flows, wall)
-#   bench: flows_vswitchd_rss_100k_mb        (daemon RSS with the flows)
+#   bench: flows_vswitchd_rss_100k_mb        (daemon RSS with the flows,
+#                                             after the dump)
+#   bench: ts_flows_vswitchd_rss_added_100k_mb (Trackswitch: the same
+#                                             before the dump)
 # each prefixed with ts_ or ovs_.  Nothing is asserted.
 #   usage: bench-flows.sh BUILD_DIR [N_FLOWS]
 set -u
@@ -57,6 +60,8 @@ $V del-flows tsbf0
 echo "bench: ts_flows_actions $act"
 t=$(wall $V add-flows tsbf0 "$run/flows" --bundle) &&
     echo "bench: ts_flows_add_bundle_100k_s $t s"
+echo "bench: ts_flows_vswitchd_rss_added_100k_mb" \
+     "$(rss_mb "$(cat "$run/ts.pid")") MB"
 t=$(wall $V dump-flows tsbf0) && echo "bench: ts_flows_dump_100k_s $t s"
 echo "bench: ts_flows_vswitchd_rss_100k_mb $(rss_mb "$(cat "$run/ts.pid")") MB"
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "classifier.h"
+#include "dynamic-string.h"
 #include "match.h"
 #include "util.h"
 
@@ -15,6 +16,28 @@ struct test_rule {
     struct cls_rule cr;
     bool inserted;
 };
+
+/* The full match of a classifier rule (rules store a compact copy). */
+static struct match
+rule_match(const struct cls_rule *cr)
+{
+    struct match m;
+
+    cls_rule_get_match(cr, &m);
+    return m;
+}
+/* A pointer to a temporary copy of that match, valid in the enclosing
+ * full expression's block. */
+#define RULE_MATCH(CR) (&(struct match[1]) { rule_match(CR) }[0])
+
+/* Frees the match copies of 'n' rules, none of them inserted. */
+static void
+destroy_rules(struct test_rule *rules, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cls_rule_destroy(&rules[i].cr);
+    }
+}
 
 static uint32_t rng_state;
 
@@ -128,7 +151,7 @@ naive_priority(struct test_rule *rules, size_t n, const struct flow *flow)
 
     for (size_t i = 0; i < n; i++) {
         if (rules[i].inserted
-            && match_matches_flow(&rules[i].cr.match, flow)
+            && match_matches_flow(RULE_MATCH(&rules[i].cr), flow)
             && rules[i].cr.priority > best) {
             best = rules[i].cr.priority;
         }
@@ -160,7 +183,7 @@ check_lookup(const struct classifier *cls, struct test_rule *rules,
     cr_assert_eq(r ? r->priority : -1, expected);
     cr_assert(classifier_lookup(cls, flow, NULL) == r);
     if (r) {
-        cr_assert(match_matches_flow(&r->match, flow));
+        cr_assert(match_matches_flow(RULE_MATCH(r), flow));
     }
     for (int k = 0; k < 8; k++) {
         struct flow other, noise;
@@ -206,6 +229,7 @@ run_random(uint32_t seed, size_t n_rules, size_t n_ops, int n_priorities)
             struct cls_rule *old;
 
             random_match(&m, mask_pool[rnd() % ARRAY_SIZE(mask_pool)]);
+            cls_rule_destroy(&tr->cr);
             cls_rule_init(&tr->cr, &m, rnd() % n_priorities);
             old = classifier_replace(&cls, &tr->cr);
             if (old) {
@@ -230,7 +254,7 @@ run_random(uint32_t seed, size_t n_rules, size_t n_ops, int n_priorities)
     for (size_t i = 0; i < n_rules; i++) {
         count += rules[i].inserted;
         if (rules[i].inserted) {
-            cr_assert(classifier_find_exactly(&cls, &rules[i].cr.match,
+            cr_assert(classifier_find_exactly(&cls, RULE_MATCH(&rules[i].cr),
                                               rules[i].cr.priority)
                       == &rules[i].cr);
         }
@@ -250,6 +274,7 @@ run_random(uint32_t seed, size_t n_rules, size_t n_ops, int n_priorities)
     check_invariants(&cls);
     cr_assert(classifier_is_empty(&cls));
     classifier_destroy(&cls);
+    destroy_rules(rules, n_rules);
     free(rules);
 }
 
@@ -318,6 +343,10 @@ Test(classifier, replace_and_chain)
     classifier_remove(&cls, &d);
     check_invariants(&cls);
     classifier_destroy(&cls);
+    cls_rule_destroy(&a);
+    cls_rule_destroy(&b);
+    cls_rule_destroy(&c);
+    cls_rule_destroy(&d);
 }
 
 Test(classifier, loose_iteration_and_removal)
@@ -343,7 +372,7 @@ Test(classifier, loose_iteration_and_removal)
 
         random_match(&target, mask_pool[rnd() % ARRAY_SIZE(mask_pool)]);
         CLS_FOR_EACH_TARGET (tr, cr, &cls, &target) {
-            const uint64_t *rm = flow_u64(&tr->cr.match.wc.masks);
+            const uint64_t *rm = flow_u64(&RULE_MATCH(&tr->cr)->wc.masks);
             const uint64_t *tm = flow_u64(&target.wc.masks);
             for (size_t i = 0; i < FLOW_U64S; i++) {
                 cr_assert_eq(rm[i] & tm[i], tm[i]);
@@ -351,7 +380,7 @@ Test(classifier, loose_iteration_and_removal)
             n_iter++;
         }
         for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
-            struct match mm = rules[i].cr.match;
+            struct match mm = rule_match(&rules[i].cr);
             if (!rules[i].inserted) {
                 continue;
             }
@@ -389,6 +418,7 @@ Test(classifier, loose_iteration_and_removal)
     cr_assert(classifier_is_empty(&cls));
     check_invariants(&cls);
     classifier_destroy(&cls);
+    destroy_rules(rules, ARRAY_SIZE(rules));
 }
 
 Test(classifier, overlap)
@@ -409,11 +439,15 @@ Test(classifier, overlap)
     cr_assert(classifier_rule_overlaps(&cls, &b));
     cls_rule_init(&c, &m, 11);            /* other priority */
     cr_assert(!classifier_rule_overlaps(&cls, &c));
+    cls_rule_destroy(&c);
     match_set_in_port(&m, 2);
     cls_rule_init(&c, &m, 10);            /* disjoint in_port */
     cr_assert(!classifier_rule_overlaps(&cls, &c));
     classifier_remove(&cls, &a);
     classifier_destroy(&cls);
+    cls_rule_destroy(&a);
+    cls_rule_destroy(&b);
+    cls_rule_destroy(&c);
 }
 
 /* Naive overlap: same priority, and the two matches agree on every bit
@@ -421,10 +455,11 @@ Test(classifier, overlap)
 static bool
 naive_overlaps(const struct cls_rule *a, const struct cls_rule *b)
 {
-    const uint64_t *af = flow_u64(&a->match.flow);
-    const uint64_t *am = flow_u64(&a->match.wc.masks);
-    const uint64_t *bf = flow_u64(&b->match.flow);
-    const uint64_t *bm = flow_u64(&b->match.wc.masks);
+    struct match ma = rule_match(a), mb = rule_match(b);
+    const uint64_t *af = flow_u64(&ma.flow);
+    const uint64_t *am = flow_u64(&ma.wc.masks);
+    const uint64_t *bf = flow_u64(&mb.flow);
+    const uint64_t *bm = flow_u64(&mb.wc.masks);
 
     if (a->priority != b->priority) {
         return false;
@@ -452,7 +487,7 @@ run_overlap(uint32_t seed, size_t n_rules, int n_priorities,
         /* Skip the catch-all mask, which would overlap everything. */
         random_match(&m, mask_pool[1 + rnd() % (ARRAY_SIZE(mask_pool) - 1)]);
         cls_rule_init(&rules[i].cr, &m, rnd() % n_priorities);
-        if (!classifier_find_exactly(&cls, &rules[i].cr.match,
+        if (!classifier_find_exactly(&cls, RULE_MATCH(&rules[i].cr),
                                      rules[i].cr.priority)) {
             classifier_insert(&cls, &rules[i].cr);
             rules[i].inserted = true;
@@ -474,6 +509,7 @@ run_overlap(uint32_t seed, size_t n_rules, int n_priorities,
                      "overlap check disagrees with the reference "
                      "(probe %d)", t);
         *(expected ? n_true : n_false) += 1;
+        cls_rule_destroy(&probe);
     }
     /* An inserted rule does not overlap itself. */
     for (size_t i = 0; i < n_rules; i++) {
@@ -497,6 +533,7 @@ run_overlap(uint32_t seed, size_t n_rules, int n_priorities,
         }
     }
     classifier_destroy(&cls);
+    destroy_rules(rules, n_rules);
     free(rules);
 }
 
@@ -528,7 +565,7 @@ Test(classifier, find_exactly_random)
 
         random_match(&m, mask_pool[rnd() % ARRAY_SIZE(mask_pool)]);
         cls_rule_init(&rules[i].cr, &m, rnd() % 6);
-        if (!classifier_find_exactly(&cls, &rules[i].cr.match,
+        if (!classifier_find_exactly(&cls, RULE_MATCH(&rules[i].cr),
                                      rules[i].cr.priority)) {
             classifier_insert(&cls, &rules[i].cr);
             rules[i].inserted = true;
@@ -547,7 +584,7 @@ Test(classifier, find_exactly_random)
 
             match_zero_wildcarded_fields(&n);
             if (rules[i].inserted && rules[i].cr.priority == priority
-                && match_equal(&rules[i].cr.match, &n)) {
+                && match_equal(RULE_MATCH(&rules[i].cr), &n)) {
                 expected = &rules[i].cr;
             }
         }
@@ -559,6 +596,7 @@ Test(classifier, find_exactly_random)
         }
     }
     classifier_destroy(&cls);
+    destroy_rules(rules, ARRAY_SIZE(rules));
 }
 
 /* Staged lookup: a packet that misses a subtable in an early stage (here
@@ -611,6 +649,7 @@ Test(classifier, staged_wildcards)
 
     classifier_remove(&cls, &r);
     classifier_destroy(&cls);
+    cls_rule_destroy(&r);
 }
 
 /* Many rules whose subtable maxima move on every removal (descending
@@ -654,5 +693,91 @@ Test(classifier, bulk_descending_removal)
     check_invariants(&cls);
     cr_assert(classifier_is_empty(&cls));
     classifier_destroy(&cls);
+    destroy_rules(rules, N);
     free(rules);
+}
+
+/* minimatch (the rules' compact match) against struct match, the naive
+ * reference, on random matches, flows and targets: the same answers from
+ * every query, and a lossless round trip. */
+Test(classifier, minimatch_random)
+{
+    rng_state = 8191;
+    for (int t = 0; t < 3000; t++) {
+        struct match m, back, other, target;
+        struct minimatch mm, mo;
+        struct ds a = DS_EMPTY_INITIALIZER, b = DS_EMPTY_INITIALIZER;
+        uint64_t storage[2 * FLOW_U64S];
+        struct flow f;
+
+        random_match(&m, mask_pool[rnd() % ARRAY_SIZE(mask_pool)]);
+        random_match(&other, mask_pool[rnd() % ARRAY_SIZE(mask_pool)]);
+        random_match(&target, mask_pool[rnd() % ARRAY_SIZE(mask_pool)]);
+        random_flow(&f);
+        m.flow.tp_src ^= (uint16_t) rnd();    /* un-normalized input */
+        minimatch_init(&mm, &m);
+        minimatch_init_in(&mo, &other, storage);
+        cr_assert_leq(minimatch_storage_words(&other), 2 * FLOW_U64S);
+        match_zero_wildcarded_fields(&m);
+
+        minimatch_expand(&mm, &back);
+        cr_assert(match_equal(&back, &m));
+        cr_assert_eq(minimatch_is_catchall(&mm), match_is_catchall(&m));
+        cr_assert(minimatch_equal_match(&mm, &m));
+        cr_assert_eq(minimatch_equal_match(&mm, &other),
+                     match_equal(&m, &other));
+        cr_assert_eq(minimatch_equal(&mm, &mo), match_equal(&m, &other));
+        cr_assert_eq(minimatch_matches_flow(&mm, &f),
+                     match_matches_flow(&m, &f));
+
+        /* Loose match, naively: every bit 'target' matches, 'm' matches
+         * too, with the same value. */
+        const uint64_t *rm = flow_u64(&m.wc.masks), *rf = flow_u64(&m.flow);
+        const uint64_t *tm = flow_u64(&target.wc.masks);
+        const uint64_t *tf = flow_u64(&target.flow);
+        bool loose = true;
+        for (size_t i = 0; i < FLOW_U64S; i++) {
+            if ((tm[i] & ~rm[i]) || ((rf[i] ^ tf[i]) & tm[i])) {
+                loose = false;
+            }
+        }
+        cr_assert_eq(minimatch_is_loose_match(&mm, &target), loose);
+        cr_assert(minimatch_is_loose_match(&mm, NULL));
+
+        minimatch_format(&a, &mm, 100, NULL);
+        match_format(&b, &m, 100, NULL);
+        cr_assert_str_eq(ds_cstr(&a), ds_cstr(&b));
+        ds_destroy(&a);
+        ds_destroy(&b);
+        minimatch_destroy(&mm);
+    }
+}
+
+/* A rule whose match lives in caller storage behaves as any other. */
+Test(classifier, rule_in_caller_storage)
+{
+    struct classifier cls;
+    struct match m;
+    struct flow f;
+    struct {
+        struct cls_rule cr;
+        uint64_t words[2 * FLOW_U64S];
+    } r;
+
+    classifier_init(&cls);
+    match_init_catchall(&m);
+    match_set_in_port(&m, 3);
+    match_set_dl_type(&m, htons(ETH_TYPE_IP));
+    cr_assert_eq(cls_rule_storage_words(&m), 4);
+    cls_rule_init_in(&r.cr, &m, 7, r.words);
+    classifier_insert(&cls, &r.cr);
+    check_invariants(&cls);
+    memset(&f, 0, sizeof f);
+    f.in_port = 3;
+    f.dl_type = htons(ETH_TYPE_IP);
+    cr_assert(classifier_lookup(&cls, &f, NULL) == &r.cr);
+    cr_assert(classifier_find_exactly(&cls, &m, 7) == &r.cr);
+    classifier_remove(&cls, &r.cr);
+    cls_rule_destroy(&r.cr);        /* frees nothing it does not own */
+    classifier_destroy(&cls);
 }

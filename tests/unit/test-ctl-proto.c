@@ -212,7 +212,7 @@ sample_fs(int variant, struct ofp_flow_mod **fmp)
     return fs;
 }
 
-enum { N_SAMPLES = 44 };
+enum { N_SAMPLES = 66 };
 
 /* A select group with two buckets, one with a watch port. */
 static struct ofp_group_mod *
@@ -491,6 +491,140 @@ make_sample(int i, struct ctl_msg *msg)
         ctl_group_mod_free(gm);
         return false;
     }
+    case 44: {
+        struct ctl_ct_flush *f;
+        ctl_msg_init(msg, CTL_CT_FLUSH, xid);
+        f = &msg->ct_flush;
+        f->zone = 1;
+        f->mark = 0x5;
+        f->mark_mask = 0xff;
+        f->label[0] = 0x1122334455667788ULL;
+        f->label[1] = 0x99;
+        f->label_mask[0] = UINT64_MAX;
+        f->label_mask[1] = 0xff;
+        f->orig = (struct ctl_ct_tuple) {
+            .family = 4, .nw_proto = 17, .src_port = 2, .dst_port = 1,
+            .src = { 10, 1, 1, 2 }, .dst = { 10, 1, 1, 1 } };
+        f->reply = (struct ctl_ct_tuple) {
+            .family = 4, .nw_proto = 17, .src_port = 1, .dst_port = 2,
+            .src = { 10, 1, 1, 1 }, .dst = { 10, 1, 1, 2 } };
+        return false;
+    }
+    case 45:
+        ctl_msg_init(msg, CTL_CT_FLUSH, xid);
+        msg->ct_flush.orig = (struct ctl_ct_tuple) {
+            .family = 6, .nw_proto = 58, .icmp_type = 128, .src_port = 9,
+            .dst_port = 9, .src = { 0xfe, 0x80, [15] = 1 },
+            .dst = { 0xfe, 0x80, [15] = 2 } };
+        return false;
+    case 46:
+        ctl_msg_init(msg, CTL_CT_SET_MAXCONNS, xid);
+        msg->ct_value = 3000000;
+        return false;
+    case 47:
+        ctl_msg_init(msg, CTL_CT_SET_LIMITS, xid);
+        ctl_ct_limits_add(&msg->ct_limits, CTL_CT_ZONE_DEFAULT, 10);
+        ctl_ct_limits_add(&msg->ct_limits, 1, 1);
+        ctl_ct_limits_add(&msg->ct_limits, 65535, 0);
+        return false;
+    case 48:
+        ctl_msg_init(msg, CTL_CT_DEL_LIMITS, xid);
+        ctl_ct_limits_add(&msg->ct_limits, 7, 0);
+        return false;
+    case 49:
+        ctl_msg_init(msg, CTL_CT_SET_TP, xid);
+        msg->ct_tp.zone = 3;
+        ctl_ct_tp_add_attr(&msg->ct_tp, "tcp_established", 600);
+        ctl_ct_tp_add_attr(&msg->ct_tp, "udp_first", 10);
+        return false;
+    case 50:
+        ctl_msg_init(msg, CTL_CT_DEL_TP, xid);
+        msg->ct_tp.zone = 3;
+        return false;
+    case 51:
+        ctl_msg_init(msg, CTL_CT_SET_TCP_SEQ_CHK, xid);
+        msg->ct_value = 1;
+        return false;
+    case 52:
+        ctl_msg_init(msg, CTL_CT_INFO_REQUEST, xid);
+        return false;
+    case 53:
+        ctl_msg_init(msg, CTL_CT_INFO_REPLY, xid);
+        smap_replace(&msg->kv, "maxconns", "3000000");
+        smap_replace(&msg->kv, "nconns", "2");
+        return false;
+    case 54:
+        ctl_msg_init(msg, CTL_CT_MONITOR, xid);
+        msg->ct_monitor.flags = CTL_CTM_EVENTS;
+        msg->ct_monitor.zone = 1;
+        return false;
+    case 55:
+        ctl_msg_init(msg, CTL_CT_EVENT, 0);
+        msg->ct_event.type = CTL_CTE_DESTROY;
+        msg->ct_event.line = xstrdup(
+            "udp,orig=(src=10.1.1.2,dst=10.1.1.1,sport=2,dport=1),"
+            "reply=(src=10.1.1.1,dst=10.1.1.2,sport=1,dport=2),zone=1");
+        return false;
+    case 56:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_CT_DUMP, NULL);
+        msg->mp_request.ct_dump.flags = CTL_CTD_VERBOSE | CTL_CTD_STATS;
+        msg->mp_request.ct_dump.zone = 1;
+        return false;
+    case 57:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_CT_STATS, NULL);
+        msg->mp_request.ct_dump.zone = CTL_CT_NO_ZONE;
+        return false;
+    case 58:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_CT_LIMITS, NULL);
+        ctl_ct_limits_add(&msg->mp_request.ct_limits, 1, 0);
+        ctl_ct_limits_add(&msg->mp_request.ct_limits, 2, 0);
+        return false;
+    case 59:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_CT_TP, NULL);
+        msg->mp_request.ct_dump.zone = CTL_CT_ZONE_DEFAULT;
+        return false;
+    case 60:
+        ctl_msg_init_mp_request(msg, xid, CTL_MP_CT_DUMP_EXP, NULL);
+        msg->mp_request.ct_dump.zone = CTL_CT_NO_ZONE;
+        return false;
+    case 61:
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_CT_DUMP);
+        ctl_mp_reply_add_ct_conn(msg, "tcp,orig=(src=10.0.0.1,dst=10.0.0.2,"
+                                 "sport=39376,dport=80),reply=(src=10.0.0.2,"
+                                 "dst=10.0.0.1,sport=80,dport=39376),zone=1,"
+                                 "protoinfo=(state=ESTABLISHED)");
+        ctl_mp_reply_add_ct_conn(msg, "");
+        return false;
+    case 62:
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_CT_STATS);
+        ctl_mp_reply_add_ct_counter(msg, CTL_CTC_PROTO, "Total", 3);
+        ctl_mp_reply_add_ct_counter(msg, CTL_CTC_PROTO, "TCP", 2);
+        ctl_mp_reply_add_ct_counter(msg, CTL_CTC_STATE, "ESTABLISHED", 2);
+        ctl_mp_reply_add_ct_counter(msg, CTL_CTC_COUNTER, "full_drops",
+                                    UINT64_MAX);
+        return false;
+    case 63:
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_CT_LIMITS);
+        ctl_mp_reply_add_ct_limit(msg, &(struct ctl_ct_zone_limit) {
+            .zone = CTL_CT_ZONE_DEFAULT, .limit = 0 });
+        ctl_mp_reply_add_ct_limit(msg, &(struct ctl_ct_zone_limit) {
+            .zone = 1, .limit = 10, .count = 3, .limit_drops = 1ULL << 40 });
+        return false;
+    case 64: {
+        struct ctl_ct_tp *tp;
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_CT_TP);
+        tp = ctl_mp_reply_add_ct_tp(msg, CTL_CT_ZONE_DEFAULT);
+        ctl_ct_tp_add_attr(tp, "icmp_reply", 30);
+        ctl_mp_reply_add_ct_tp(msg, 5);
+        tp = ctl_mp_reply_add_ct_tp(msg, 6);
+        ctl_ct_tp_add_attr(tp, "udp_single", 60);
+        return false;
+    }
+    case 65:
+        ctl_msg_init_mp_reply(msg, xid, CTL_MP_CT_DUMP_EXP);
+        ctl_mp_reply_add_ct_conn(msg, "tcp,orig=(src=10.0.0.2,dst=10.0.0.1,"
+                                 "sport=0,dport=50000),zone=1,helper=ftp");
+        return false;
     default:
         cr_assert_fail("no sample %d", i);
         return false;
@@ -597,6 +731,31 @@ assert_gm_eq(const struct ofp_group_mod *a, const struct ofp_group_mod *b)
 }
 
 static void
+assert_ct_limit_eq(const struct ctl_ct_zone_limit *x,
+                   const struct ctl_ct_zone_limit *y)
+{
+    CHECK(x->zone == y->zone && x->limit == y->limit && x->count == y->count
+          && x->limit_drops == y->limit_drops, "%s", "zone limit");
+}
+
+static void
+assert_ct_tp_eq(const struct ctl_ct_tp *x, const struct ctl_ct_tp *y)
+{
+    CHECK(x->zone == y->zone && x->n_attrs == y->n_attrs, "%s",
+          "timeout policy");
+    for (size_t j = 0; j < x->n_attrs; j++) {
+        assert_str_eq(x->attrs[j].name, y->attrs[j].name);
+        CHECK(x->attrs[j].seconds == y->attrs[j].seconds, "%s", "seconds");
+    }
+}
+
+static void
+assert_ct_tuple_eq(const struct ctl_ct_tuple *x, const struct ctl_ct_tuple *y)
+{
+    CHECK(!memcmp(x, y, sizeof *x), "%s", "conntrack tuple");
+}
+
+static void
 assert_mp_reply_eq(const struct ctl_mp_reply *a, const struct ctl_mp_reply *b)
 {
     CHECK((a->mp_type) == (b->mp_type), "%s", "a->mp_type == b->mp_type");
@@ -672,6 +831,22 @@ assert_mp_reply_eq(const struct ctl_mp_reply *a, const struct ctl_mp_reply *b)
                   "%s", "bucket stats");
             break;
         }
+        case CTL_MP_CT_DUMP:
+        case CTL_MP_CT_DUMP_EXP:
+            assert_str_eq(a->ct_conns[i].line, b->ct_conns[i].line);
+            break;
+        case CTL_MP_CT_STATS:
+            assert_str_eq(a->ct_counters[i].name, b->ct_counters[i].name);
+            CHECK(a->ct_counters[i].kind == b->ct_counters[i].kind
+                  && a->ct_counters[i].value == b->ct_counters[i].value,
+                  "%s", "ct counter");
+            break;
+        case CTL_MP_CT_LIMITS:
+            assert_ct_limit_eq(&a->ct_limits[i], &b->ct_limits[i]);
+            break;
+        case CTL_MP_CT_TP:
+            assert_ct_tp_eq(&a->ct_tps[i], &b->ct_tps[i]);
+            break;
         default:
             cr_assert_fail("bad mp type");
         }
@@ -787,6 +962,15 @@ assert_msg_eq(const struct ctl_msg *a, const struct ctl_msg *b)
                    || x->mp_type == CTL_MP_AGGREGATE) {
             CHECK((x->dump_flows.flags) == (y->dump_flows.flags), "%s", "x->dump_flows.flags == y->dump_flows.flags");
             assert_fm_eq(x->dump_flows.filter, y->dump_flows.filter);
+        } else if (x->mp_type == CTL_MP_CT_LIMITS) {
+            CHECK(x->ct_limits.n == y->ct_limits.n, "%s", "limits");
+            for (size_t i = 0; i < x->ct_limits.n; i++) {
+                assert_ct_limit_eq(&x->ct_limits.zones[i],
+                                   &y->ct_limits.zones[i]);
+            }
+        } else if (x->mp_type >= CTL_MP_CT_DUMP) {
+            CHECK(x->ct_dump.flags == y->ct_dump.flags
+                  && x->ct_dump.zone == y->ct_dump.zone, "%s", "ct dump");
         } else if (x->mp_type == CTL_MP_TRACE) {
             CHECK((!x->trace.flow) == (!y->trace.flow), "%s", "!x->trace.flow == !y->trace.flow");
             if (x->trace.flow) {
@@ -803,6 +987,45 @@ assert_msg_eq(const struct ctl_msg *a, const struct ctl_msg *b)
     case CTL_MULTIPART_REPLY:
         CHECK((a->mp_reply.flags) == (b->mp_reply.flags), "%s", "a->mp_reply.flags == b->mp_reply.flags");
         assert_mp_reply_eq(&a->mp_reply, &b->mp_reply);
+        break;
+    case CTL_CT_FLUSH: {
+        const struct ctl_ct_flush *x = &a->ct_flush, *y = &b->ct_flush;
+        CHECK(x->zone == y->zone && x->mark == y->mark
+              && x->mark_mask == y->mark_mask
+              && !memcmp(x->label, y->label, sizeof x->label)
+              && !memcmp(x->label_mask, y->label_mask, sizeof x->label_mask),
+              "%s", "flush filter");
+        assert_ct_tuple_eq(&x->orig, &y->orig);
+        assert_ct_tuple_eq(&x->reply, &y->reply);
+        break;
+    }
+    case CTL_CT_SET_MAXCONNS:
+    case CTL_CT_SET_TCP_SEQ_CHK:
+        CHECK(a->ct_value == b->ct_value, "%s", "ct_value");
+        break;
+    case CTL_CT_SET_LIMITS:
+    case CTL_CT_DEL_LIMITS:
+        CHECK(a->ct_limits.n == b->ct_limits.n, "%s", "limits");
+        for (size_t i = 0; i < a->ct_limits.n; i++) {
+            assert_ct_limit_eq(&a->ct_limits.zones[i],
+                               &b->ct_limits.zones[i]);
+        }
+        break;
+    case CTL_CT_SET_TP:
+    case CTL_CT_DEL_TP:
+        assert_ct_tp_eq(&a->ct_tp, &b->ct_tp);
+        break;
+    case CTL_CT_INFO_REPLY:
+        assert_smap_eq(&a->kv, &b->kv);
+        break;
+    case CTL_CT_MONITOR:
+        CHECK(a->ct_monitor.flags == b->ct_monitor.flags
+              && a->ct_monitor.zone == b->ct_monitor.zone, "%s",
+              "ct monitor");
+        break;
+    case CTL_CT_EVENT:
+        CHECK(a->ct_event.type == b->ct_event.type, "%s", "event type");
+        assert_str_eq(a->ct_event.line, b->ct_event.line);
         break;
     default:
         break;
@@ -992,7 +1215,8 @@ Test(ctl_proto, random_bytes)
             /* Make the header plausible so the body parsers run. */
             static const uint8_t types[] = {
                 0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 19, 32, 33, 34, 35,
-                36, 48, 64, 65, 66, 67,
+                36, 48, 64, 65, 66, 67, 80, 81, 82, 83, 84, 85, 86, 87,
+                88, 89, 90,
             };
             buf[0] = CTL_VERSION;
             buf[1] = types[random() % sizeof types];
@@ -2031,6 +2255,45 @@ Test(vsctl, bad_arguments)
     cr_assert_eq(r.status, 1);
     cr_assert(strstr(r.err, "option 'a' given twice"), "%s", r.err);
     free_result(&r);
+
+    /* Conntrack arguments are checked before connecting. */
+    static const struct {
+        const char *args[4];
+        const char *err;
+    } ct_cases[] = {
+        { { "ct-set-limits", "zone=70000,limit=1" },
+          "vsctl: invalid zone '70000' (expected a number up to 65535)\n" },
+        { { "ct-set-limits", "zone=1" },
+          "vsctl: invalid zone limit 'zone=1' (expected zone=N,limit=L or "
+          "default=L)\n" },
+        { { "ct-del-limits", "1" },
+          "vsctl: invalid argument '1' (expected zone=N[,N]...)\n" },
+        { { "flush-conntrack", "ct_nw_src=10.0.0.1,ct_foo=1" },
+          "vsctl: invalid conntrack tuple field 'ct_foo'\n" },
+        { { "flush-conntrack", "ct_nw_src=10.0.0.300,ct_nw_proto=6" },
+          "vsctl: failed to parse field 'ct_nw_src': invalid IPv4 address "
+          "'10.0.0.300'\n" },
+        { { "flush-conntrack", "ct_nw_src=10.0.0.1,ct_nw_dst=10.0.0.2" },
+          "vsctl: invalid conntrack tuple 'ct_nw_src=10.0.0.1,"
+          "ct_nw_dst=10.0.0.2': missing ct_nw_proto\n" },
+        { { "flush-conntrack", "mark=0x100000000" },
+          "vsctl: invalid mark '0x100000000' (32 bits)\n" },
+        { { "ct-set-tcp-seq-chk", "maybe" },
+          "vsctl: invalid argument 'maybe' (expected on or off)\n" },
+        { { "ct-set-timeout-policy", "zone=1", "tcp_established" },
+          "vsctl: invalid timeout 'tcp_established' (expected "
+          "KEY=SECONDS)\n" },
+        { { "dump-conntrack", "zone=x" },
+          "vsctl: invalid zone 'x' (expected a number up to 65535)\n" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(ct_cases); i++) {
+        const char *const *a = ct_cases[i].args;
+        r = RUN(NULL, "--server=unix:/nonexistent.ctl", a[0], a[1], a[2],
+                a[3]);
+        cr_assert_eq(r.status, 1, "%s: status %d", a[0], r.status);
+        cr_assert_str_eq(r.err, ct_cases[i].err);
+        free_result(&r);
+    }
 }
 
 Test(vsctl, timeout)
@@ -2083,4 +2346,126 @@ Test(stream, blocking_client_descriptor)
     stream_listener_close(l);
     free(target);
     free(path);
+}
+
+/* ---- Conntrack messages ---------------------------------------------------- */
+
+/* Encodes 'msg', lets 'patch' change the body bytes, and expects the
+ * decoder to refuse it with a message containing 'want'. */
+static void
+expect_refused(struct ctl_msg *msg, size_t ofs, uint8_t value,
+               const char *want)
+{
+    struct ds a = DS_EMPTY_INITIALIZER;
+    struct ctl_msg back;
+    char *err = NULL;
+
+    encode_ok(msg, &a);
+    cr_assert_lt(CTL_HEADER_LEN + ofs, a.length);
+    a.string[CTL_HEADER_LEN + ofs] = value;
+    cr_assert_eq(ctl_msg_decode(a.string, a.length, &back, &err),
+                 -TS_ERR_PROTO, "%s accepted", ctl_type_name(msg->type));
+    cr_assert(err && strstr(err, want), "%s: '%s' lacks '%s'",
+              ctl_type_name(msg->type), err ? err : "", want);
+    cr_assert_eq(back.type, 0);
+    free(err);
+    ds_destroy(&a);
+    ctl_msg_release(msg);
+}
+
+Test(ctl_proto, conntrack_bad_values_refused)
+{
+    struct ctl_msg m;
+
+    /* Zone 65536 in a flush filter (u32 at offset 0). */
+    ctl_msg_init(&m, CTL_CT_FLUSH, 1);
+    m.ct_flush.zone = 0;
+    expect_refused(&m, 1, 1, "zone 65536 out of range");
+    /* Unknown address family in the original tuple (offset 48). */
+    ctl_msg_init(&m, CTL_CT_FLUSH, 1);
+    expect_refused(&m, 48, 5, "unknown address family 5");
+    /* A reply tuple without an original one (offset 88). */
+    ctl_msg_init(&m, CTL_CT_FLUSH, 1);
+    expect_refused(&m, 88, 4, "reply tuple without original tuple");
+    /* tcp-seq-chk must be 0 or 1. */
+    ctl_msg_init(&m, CTL_CT_SET_TCP_SEQ_CHK, 1);
+    expect_refused(&m, 3, 2, "is not 0 or 1");
+    /* Unknown event type. */
+    ctl_msg_init(&m, CTL_CT_EVENT, 0);
+    m.ct_event.line = xstrdup("x");
+    expect_refused(&m, 0, 3, "unknown event type 3");
+    /* Unknown monitor flag. */
+    ctl_msg_init(&m, CTL_CT_MONITOR, 1);
+    expect_refused(&m, 3, 2, "unknown monitor flags");
+    /* A zone limit count larger than the message. */
+    ctl_msg_init(&m, CTL_CT_SET_LIMITS, 1);
+    ctl_ct_limits_add(&m.ct_limits, 1, 1);
+    expect_refused(&m, 3, 2, "exceeds the message");
+    /* A timeout policy with an empty key. */
+    ctl_msg_init(&m, CTL_CT_SET_TP, 1);
+    m.ct_tp.zone = 1;
+    ctl_ct_tp_add_attr(&m.ct_tp, "", 5);
+    expect_refused(&m, 3, 1, "empty timeout policy key");
+    /* Unknown dump flags. */
+    ctl_msg_init_mp_request(&m, 1, CTL_MP_CT_DUMP, NULL);
+    expect_refused(&m, 11, 4, "unknown dump flags");
+    /* The "default" zone is only for timeout policies and limits. */
+    ctl_msg_init_mp_request(&m, 1, CTL_MP_CT_DUMP, NULL);
+    m.mp_request.ct_dump.zone = CTL_CT_ZONE_DEFAULT;
+    expect_refused(&m, 15, 0xfe, "out of range");
+    /* An unknown counter kind in a stats reply. */
+    ctl_msg_init_mp_reply(&m, 1, CTL_MP_CT_STATS);
+    ctl_mp_reply_add_ct_counter(&m, CTL_CTC_PROTO, "Total", 1);
+    expect_refused(&m, 8, 7, "unknown counter kind 7");
+}
+
+/* A dump of many connections goes out in several frames (each within
+ * CTL_MAX_MSG_LEN) and merges back to the same lines in order. */
+Test(ctl_proto, conntrack_dump_split_and_merge)
+{
+    struct ctl_msg msg, total;
+    struct ds out = DS_EMPTY_INITIALIZER;
+    enum { N = 3000 };
+    size_t n_frames = 0;
+
+    ctl_msg_init_mp_reply(&msg, 9, CTL_MP_CT_DUMP);
+    for (int i = 0; i < N; i++) {
+        char *line = xasprintf("tcp,orig=(src=10.0.%d.%d,dst=10.9.9.9,"
+                               "sport=%d,dport=80),reply=(src=10.9.9.9,"
+                               "dst=10.0.%d.%d,sport=80,dport=%d),zone=1,"
+                               "protoinfo=(state=ESTABLISHED)",
+                               i / 256, i % 256, 1024 + i, i / 256,
+                               i % 256, 1024 + i);
+        ctl_mp_reply_add_ct_conn(&msg, line);
+        free(line);
+    }
+    cr_assert_eq(ctl_msg_encode_multipart(&msg, true, &out), 0);
+    ctl_msg_init_mp_reply(&total, 9, CTL_MP_CT_DUMP);
+    for (size_t ofs = 0; ofs < out.length; n_frames++) {
+        uint8_t version, type;
+        uint32_t xid;
+        int len = ctl_peek_header(out.string + ofs, out.length - ofs,
+                                  &version, &type, &xid);
+        struct ctl_msg part;
+        char *err = NULL;
+
+        cr_assert_gt(len, 0);
+        cr_assert_leq(len, CTL_MAX_MSG_LEN);
+        cr_assert_eq(ctl_msg_decode(out.string + ofs, len, &part, &err), 0,
+                     "%s", err ? err : "");
+        bool more = part.mp_reply.flags & CTL_MPF_MORE;
+        ofs += len;
+        cr_assert_eq(more, ofs < out.length);
+        cr_assert_eq(ctl_mp_reply_append(&total, &part), 0);
+        ctl_msg_release(&part);
+    }
+    cr_assert_gt(n_frames, 2);
+    cr_assert_eq(total.mp_reply.n, N);
+    for (int i = 0; i < N; i++) {
+        CHECK(!strcmp(total.mp_reply.ct_conns[i].line,
+                      msg.mp_reply.ct_conns[i].line), "line %d", i);
+    }
+    ctl_msg_release(&msg);
+    ctl_msg_release(&total);
+    ds_destroy(&out);
 }

@@ -630,3 +630,53 @@ Test(db, no_autocompaction_of_additions)
     db_set_live_count_cb(db, NULL, NULL);
     db_close(db);
 }
+
+Test(db, drop_flow_blobs_keeps_counts_and_file)
+{
+    /* After db_drop_flow_blobs() the store keeps only counts in memory;
+     * the file keeps every flow, and compaction takes them from the
+     * snapshot callback (and refuses to run without one). */
+    struct db *db = open_ok(dbpath);
+    int calls = 0;
+    char *err = NULL;
+
+    cr_assert_eq(db_add_bridge(db, "br0", NULL, NULL), 0);
+    add_flow_text(db, "br0", "before");
+    db_drop_flow_blobs(db);
+    const struct db_bridge *br = db_find_bridge(db, "br0");
+    cr_assert_eq(br->flows.n, 1);
+    cr_assert_null(br->flows.data);
+    add_flow_text(db, "br0", "after-1");
+    add_flow_text(db, "br0", "after-2");
+    cr_assert_eq(db_find_bridge(db, "br0")->flows.n, 3);
+    cr_assert_null(db_find_bridge(db, "br0")->flows.data);
+
+    cr_assert_eq(db_compact(db, &err), -EINVAL);
+    cr_assert(strstr(err, "not kept in memory"), "%s", err);
+    free(err);
+    err = NULL;
+    db_close(db);
+
+    /* Reopened: all three blobs are in the file, in order. */
+    db = open_ok(dbpath);
+    br = db_find_bridge(db, "br0");
+    cr_assert_eq(br->flows.n, 3);
+    size_t ofs = 0, len;
+    const uint8_t *blob;
+    cr_assert(db_flows_next(&br->flows, &ofs, &blob, &len));
+    cr_assert(len == 6 && !memcmp(blob, "before", 6));
+    db_drop_flow_blobs(db);
+    db_set_snapshot_cb(db, snapshot_cb, &calls);
+    cr_assert_eq(db_compact(db, &err), 0, "%s", err);
+    cr_assert_eq(calls, 1);
+    cr_assert_eq(db_find_bridge(db, "br0")->flows.n, 1);
+    cr_assert_null(db_find_bridge(db, "br0")->flows.data);
+    db_close(db);
+
+    db = open_ok(dbpath);
+    br = db_find_bridge(db, "br0");
+    ofs = 0;
+    cr_assert(db_flows_next(&br->flows, &ofs, &blob, &len));
+    cr_assert(len == 15 && !memcmp(blob, "snapshot-of-br0", 15));
+    db_close(db);
+}
