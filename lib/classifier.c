@@ -518,7 +518,7 @@ find_subtable_mm(const struct classifier *cls, const struct minimatch *mm)
     HMAP_FOR_EACH_WITH_HASH (st, node, minimatch_mask_hash(mm),
                              &cls->subtables) {
         if (st->map == mm->map
-            && !memcmp(st->mask_words, mw, n * sizeof *mw)) {
+            && (!n || !memcmp(st->mask_words, mw, n * sizeof *mw))) {
             return st;
         }
     }
