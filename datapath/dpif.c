@@ -804,6 +804,7 @@ dpif_get_stats(const struct dpif *dpif, struct dpif_stats *st)
 #include <inttypes.h>
 #include "conntrack/conntrack-private.h"
 #include "conntrack/ct-alg.h"
+#include "conntrack/ct-nat.h"
 #include "dynamic-string.h"
 
 BUILD_ASSERT(sizeof(struct ct_tuple) <= sizeof(struct dpif_ct_tuple));
@@ -986,6 +987,7 @@ dpif_ct_get_zone_stats(const struct dpif_ct *dct, uint16_t zone,
     *out = (struct dpif_ct_zone_stats) {
         .count = s.count, .limit = s.limit, .own_limit = own,
         .limit_drops = s.limit_drops,
+        .nat_exhausted = ct_nat_zone_exhausted(zone),
     };
 }
 
@@ -1459,18 +1461,32 @@ dpif_ct_find(struct conntrack *ct, const struct ct_tuple *tuple,
              n = n->next) {
             struct ct_conn *conn = ct_node_conn(n);
             struct ct_stripe *owner;
-            struct ct_tuple t;
+            struct ct_tuple t, rev;
+            bool is_reply;
 
             if (n->hash != hash) {
                 continue;
             }
+            /* As the packet path's lookup: the node of a NAT entry's
+             * reply key, the original key, or (one node for both
+             * directions when there is no NAT: the hash is symmetric)
+             * the reverse of the original key. */
             if (n->is_rev) {
-                t = conn->ext->rev;
+                is_reply = ct_tuple_equals(&conn->ext->rev, tuple);
+                if (!is_reply) {
+                    continue;
+                }
             } else {
                 ct_key_to_tuple(&conn->key, &t);
-            }
-            if (!ct_tuple_equals(&t, tuple)) {
-                continue;
+                ct_tuple_reverse(&rev, &t);
+                if (ct_tuple_equals(&t, tuple)) {
+                    is_reply = false;
+                } else if (!(conn->flags & CT_CONN_F_NAT)
+                           && ct_tuple_equals(&rev, tuple)) {
+                    is_reply = true;
+                } else {
+                    continue;
+                }
             }
             owner = ct_stripe_of(ct, conn->node.hash);
             if (owner != s && !ct_trylock(owner)) {
@@ -1482,7 +1498,7 @@ dpif_ct_find(struct conntrack *ct, const struct ct_tuple *tuple,
 
             if (alive) {
                 ct_conn_to_entry(ct, conn, e, now);
-                *reply = n->is_rev;
+                *reply = is_reply;
             }
             if (owner != s) {
                 ct_unlock(owner);

@@ -387,6 +387,9 @@ struct dpif_ct_zone_stats {
     uint32_t limit;             /* in force; 0: unlimited */
     bool own_limit;             /* false: follows the default limit */
     uint64_t limit_drops;
+    uint64_t nat_exhausted;     /* NAT found no free tuple in this zone
+                                 * (counted process-wide: every tracker
+                                 * adds to the same per-zone counter) */
 };
 void dpif_ct_get_zone_stats(const struct dpif_ct *, uint16_t zone,
                             struct dpif_ct_zone_stats *);

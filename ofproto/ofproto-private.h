@@ -147,6 +147,13 @@ void ofproto_collect_stats(struct ofproto *);
  * Returns NULL or a malloc'ed error. */
 char *ofproto_check_ofpacts(const struct ofproto *, const struct ofpact *,
                             size_t len, uint8_t table_id);
+/* ct() needs an IP match ("ct requires ip or ipv6", as OVS refuses it
+ * as inconsistent with the match); ct(commit) on a flow matching +inv is
+ * refused too.  Nested clones are checked.  Returns NULL or a malloc'ed
+ * error. */
+struct match;
+char *ofproto_check_ct_prereqs(const struct ofpact *, size_t len,
+                               const struct match *);
 /* True if the list (or a nested clone) has group:'group_id' (OFPG_ALL:
  * any group). */
 bool ofproto_ofpacts_use_group(const struct ofpact *, size_t len,

@@ -75,6 +75,21 @@ ofproto_packet_out(struct ofproto *p, uint32_t in_port, const void *packet,
     pkt->in_port = in_port;
     flow_extract(pkt, &flow);
     flow.in_port = in_port;
+    {
+        /* As a flow mod's match, the packet's own type must allow ct. */
+        struct match m;
+
+        match_init_catchall(&m);
+        m.flow.dl_type = flow.dl_type;
+        m.wc.masks.dl_type = UINT16_MAX;
+        err = ofproto_check_ct_prereqs(acts, ofpacts->size, &m);
+    }
+    if (err) {
+        dp_packet_delete(pkt);
+        set_error(errp, "packet-out: %s", err);
+        free(err);
+        return -TS_ERR_BAD_ACTION;
+    }
     xin.flow = &flow;
     DPA_BUF_STUB(&odp, stub);
     flow_wildcards_init_catchall(&wc);
@@ -83,26 +98,119 @@ ofproto_packet_out(struct ofproto *p, uint32_t in_port, const void *packet,
     error = xlate_actions(&xin, &xo);
     pthread_rwlock_unlock(&p->rwlock);
     if (error) {
+        xlate_out_release_recirc(p->recirc, &xo);
         dp_packet_delete(pkt);
         set_error(errp, "packet-out: cannot translate actions: %s",
                   ts_strerror(error));
         return error;
     }
     error = dpif_execute(p->dpif, pkt, &flow, odp.data, odp.size);
+    /* The recirculated passes ran inside dpif_execute(). */
+    xlate_out_release_recirc(p->recirc, &xo);
     if (error) {
         set_error(errp, "packet-out: execute failed: %s", ts_strerror(error));
     }
     return error;
 }
 
-int
-ofproto_trace(struct ofproto *p, const struct flow *flow, struct ds *out)
+#define TRACE_MAX_RECIRC_DEPTH 4  /* ct(table=N) passes followed */
+
+/* What a recirculation pass starts from: the packet (NULL for a flow
+ * text trace) and the user's flow (for its ct_state). */
+struct trace_ctx {
+    struct ofproto *p;
+    const struct dp_packet *packet;
+    const struct flow *user_flow;
+    struct ds *out;
+};
+
+static int trace_pass(struct trace_ctx *, const struct flow *, int depth);
+
+static void
+trace_put_ct_state(struct ds *out, uint16_t state)
 {
+    static const char *const names[] = {
+        "new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat",
+    };
+
+    if (!state) {
+        ds_put_cstr(out, "0");
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        if (state & (1u << i)) {
+            ds_put_format(out, "+%s", names[i]);
+        }
+    }
+}
+
+/* Follows DPA_RECIRC 'id', which comes after DPA_CT 'ct', from the flow
+ * 'flow' as the first pass left it. */
+static int
+trace_recirc(struct trace_ctx *tc, const struct flow *flow,
+             const struct dpa_ct *ct, uint32_t id, int depth)
+{
+    struct ds *out = tc->out;
+    struct flow f = *flow;
+    bool live = tc->packet != NULL;
+    int lookup_error = 0;
+
+    f.recirc_id = id;
+    if (live) {
+        lookup_error = dpif_ct_lookup(dpif_get_ct(tc->p->dpif), tc->packet,
+                                      &f, ct->zone);
+    } else {
+        f.ct_state = tc->user_flow->ct_state & CS_TRACKED
+                     ? tc->user_flow->ct_state : CS_TRACKED | CS_NEW;
+        f.ct_zone = ct->zone;
+    }
+    ds_put_cstr(out, "\n");
+    for (int i = 0; i < 79; i++) {
+        ds_put_char(out, '=');
+    }
+    ds_put_format(out, "\nrecirc(%#"PRIx32") - Recirculation conntrack "
+                  "action (%s: state=", id,
+                  live ? "live table" : "no packet, state from the flow");
+    trace_put_ct_state(out, f.ct_state);
+    ds_put_format(out, ", zone=%u, mark=%#"PRIx32")\n", f.ct_zone,
+                  f.ct_mark);
+    for (int i = 0; i < 79; i++) {
+        ds_put_char(out, '=');
+    }
+    ds_put_char(out, '\n');
+    if (!live) {
+        ds_put_cstr(out, "(a real packet would be looked up in the "
+                    "connection table; trace a packet to see its live "
+                    "state)\n");
+    } else if (lookup_error) {
+        ds_put_format(out, "(the packet cannot be tracked: %s)\n",
+                      ts_strerror(lookup_error));
+    }
+    if (ct->flags & DPA_CT_F_COMMIT) {
+        ds_put_cstr(out, "(commit: the real packet would create or update "
+                    "the connection; the trace changes nothing)\n");
+    }
+    if (ct->nat_flags && f.ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
+        ds_put_cstr(out, "(nat: the real packet's addresses would be "
+                    "translated; the traced flow keeps them)\n");
+    }
+    ds_put_char(out, '\n');
+    return trace_pass(tc, &f, depth + 1);
+}
+
+/* Runs one xlate of 'flow' and formats it, then follows each
+ * ct(...),recirc(id) pair of its datapath actions. */
+static int
+trace_pass(struct trace_ctx *tc, const struct flow *flow, int depth)
+{
+    struct ofproto *p = tc->p;
+    struct ds *out = tc->out;
     uint64_t stub[ODP_STUB_BYTES / 8];
     struct flow_wildcards wc;
     struct dpa_buf odp;
     struct xlate_out xo = { .odp = &odp, .wc = &wc };
     struct xlate_in xin = { .ofproto = p, .flow = flow, .trace = out };
+    const struct dpa_ct *last_ct = NULL;
+    const struct dp_action *a;
     struct match megaflow;
     size_t name_len = strlen(p->name) + 10;
     int error;
@@ -141,13 +249,46 @@ ofproto_trace(struct ofproto *p, const struct flow *flow, struct ds *out)
         dpa_format(out, odp.data, odp.size);
     }
     ds_put_char(out, '\n');
+
+    /* The ids stay referenced (xo) until the passes that resume from
+     * them are done. */
+    DPA_FOR_EACH (a, odp.data, error ? 0 : odp.size) {
+        if (a->type == DPA_CT && a->len >= sizeof *a + sizeof *last_ct) {
+            last_ct = dpa_arg(a);
+        } else if (a->type == DPA_RECIRC && last_ct
+                   && a->len >= sizeof *a + sizeof(uint32_t)) {
+            uint32_t id;
+
+            memcpy(&id, dpa_arg(a), sizeof id);
+            if (depth >= TRACE_MAX_RECIRC_DEPTH) {
+                ds_put_format(out, "\n>> recirc(%#"PRIx32") not followed: "
+                              "more than %d recirculations\n", id,
+                              TRACE_MAX_RECIRC_DEPTH);
+            } else {
+                int e = trace_recirc(tc, &xo.final_flow, last_ct, id, depth);
+
+                error = error ? error : e;
+            }
+            last_ct = NULL;
+        }
+    }
+    xlate_out_release_recirc(p->recirc, &xo);
     return error;
+}
+
+int
+ofproto_trace(struct ofproto *p, const struct flow *flow, struct ds *out)
+{
+    struct trace_ctx tc = { .p = p, .user_flow = flow, .out = out };
+
+    return trace_pass(&tc, flow, 0);
 }
 
 int
 ofproto_trace_packet(struct ofproto *p, uint32_t in_port, const void *packet,
                      size_t len, struct ds *out)
 {
+    struct trace_ctx tc = { .p = p, .out = out };
     struct dp_packet *pkt;
     struct flow flow;
     int error;
@@ -160,8 +301,9 @@ ofproto_trace_packet(struct ofproto *p, uint32_t in_port, const void *packet,
     pkt->in_port = in_port;
     flow_extract(pkt, &flow);
     flow.in_port = in_port;
+    tc.packet = pkt;
+    tc.user_flow = &flow;
+    error = trace_pass(&tc, &flow, 0);
     dp_packet_delete(pkt);
-    error = ofproto_trace(p, &flow, out);
     return error;
 }
-

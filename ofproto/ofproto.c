@@ -13,6 +13,7 @@
  * last statistics at the next collection). */
 #include "ofproto.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -305,8 +306,14 @@ ofproto_port_by_name(const struct ofproto *p, const char *name)
 /* ---- Megaflow cookies, upcalls, statistics ------------------------------ */
 
 /* The rules (one reference each) are followed by 'n_groups' group uses
- * (one group reference each). */
+ * (one group reference each).  'recirc_ids' are the recirculation ids the
+ * megaflow's actions name, one reference each: they stay valid for as
+ * long as a packet can take the megaflow.  A cookie that only carries
+ * recirculation references (an uncached upcall) is returned with
+ * install false: the dpif hands it back after the packet ran. */
 struct mf_cookie {
+    uint32_t recirc_ids[XLATE_MAX_RECIRC_IDS];
+    size_t n_recirc_ids;
     bool has_learn;
     struct eth_addr learn_mac;
     uint16_t learn_vlan;
@@ -322,17 +329,30 @@ mf_cookie_groups(const struct mf_cookie *c)
     return (struct xlate_group_use *) (void *) &c->rules[c->n_rules];
 }
 
+/* Takes over the recirculation references of 'xo'; with 'rules' false
+ * the cookie credits no rule, group or MAC entry. */
 static struct mf_cookie *
-mf_cookie_create(const struct xlate_out *xo)
+mf_cookie_create(struct xlate_out *xo, bool rules)
 {
+    size_t n_rules = rules ? xo->n_rules : 0;
+    size_t n_groups = rules ? xo->n_groups : 0;
     struct mf_cookie *c;
 
     /* The upcall path allocates only this cookie; if memory is short the
      * packet still goes, uncached. */
-    c = malloc(sizeof *c + xo->n_rules * sizeof c->rules[0]
-               + xo->n_groups * sizeof xo->groups[0]);
+    c = malloc(sizeof *c + n_rules * sizeof c->rules[0]
+               + n_groups * sizeof xo->groups[0]);
     if (!c) {
         return NULL;
+    }
+    memcpy(c->recirc_ids, xo->recirc_ids,
+           xo->n_recirc_ids * sizeof xo->recirc_ids[0]);
+    c->n_recirc_ids = xo->n_recirc_ids;
+    xo->n_recirc_ids = 0;
+    if (!rules) {
+        c->has_learn = false;
+        c->n_rules = c->n_groups = 0;
+        return c;
     }
     c->has_learn = xo->has_learn;
     c->learn_mac = xo->learn_mac;
@@ -385,12 +405,16 @@ ofproto_upcall(void *aux, struct dpif_upcall *up)
     if (!error) {
         struct mf_cookie *c = NULL;
 
+        up->install = false;
         if (!xo.too_many_rules) {
-            c = mf_cookie_create(&xo);
+            c = mf_cookie_create(&xo, true);
+            up->install = c != NULL;
+        } else if (xo.n_recirc_ids) {
+            c = mf_cookie_create(&xo, false);
+            up->install = false;
         }
         up->cookie = c;
-        up->install = c != NULL;
-        if (!c) {
+        if (!up->install) {
             /* An installed megaflow counts this packet in its own
              * statistics; an uncached one is credited here. */
             for (size_t i = 0; i < xo.n_rules; i++) {
@@ -402,6 +426,9 @@ ofproto_upcall(void *aux, struct dpif_upcall *up)
         }
     }
     pthread_rwlock_unlock(&p->rwlock);
+    /* Left only on error or without memory for a cookie: the packet may
+     * then meet an unknown recirculation id and be dropped. */
+    xlate_out_release_recirc(p->recirc, &xo);
 
     if (error) {
         atomic_add_u64(&p->stats.n_upcall_errors, 1);
@@ -446,6 +473,9 @@ ofproto_stats_cb(void *aux, void *cookie, const struct dpif_flow_stats *st,
         }
     }
     if (removed) {
+        for (size_t i = 0; i < c->n_recirc_ids; i++) {
+            xlate_recirc_unref(p->recirc, c->recirc_ids[i]);
+        }
         for (size_t i = 0; i < c->n_rules; i++) {
             ofproto_rule_unref(c->rules[i]);
         }
@@ -512,6 +542,9 @@ ofproto_revalidate_cb(void *aux, const struct flow *key,
     pthread_rwlock_rdlock(&p->rwlock);
     error = xlate_actions(&xin, &xo);
     pthread_rwlock_unlock(&p->rwlock);
+    /* Ids the megaflow's actions name are held by its cookie, so these
+     * references were never the last ones. */
+    xlate_out_release_recirc(p->recirc, &xo);
 
     keep = !error && !xo.too_many_rules && !xo.learn_stale
            && odp.size == actions_len
@@ -885,6 +918,42 @@ ofproto_ofpacts_use_group(const struct ofpact *ofpacts, size_t len,
     return false;
 }
 
+char *
+ofproto_check_ct_prereqs(const struct ofpact *ofpacts, size_t len,
+                         const struct match *match)
+{
+    bool is_ip = match->wc.masks.dl_type == UINT16_MAX
+                 && (match->flow.dl_type == htons(ETH_TYPE_IP)
+                     || match->flow.dl_type == htons(ETH_TYPE_IPV6));
+    const struct ofpact *a;
+
+    OFPACT_FOR_EACH (a, ofpacts, len) {
+        if (a->type == OFPACT_CT) {
+            const struct ofpact_conntrack *ct = ofpact_get_CT(a);
+
+            if (!is_ip) {
+                return xstrdup("ct requires ip or ipv6 in the match");
+            }
+            if (ct->flags & NX_CT_F_COMMIT
+                && match->wc.masks.ct_state & match->flow.ct_state
+                   & CS_INVALID) {
+                return xstrdup("ct(commit) is not allowed on a flow "
+                               "matching ct_state=+inv");
+            }
+        } else if (a->type == OFPACT_CLONE) {
+            size_t nested_len;
+            const struct ofpact *nested = ofpact_nested(a, &nested_len);
+            char *err = ofproto_check_ct_prereqs(nested, nested_len,
+                                                 match);
+
+            if (err) {
+                return err;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* Validates 'fm' without looking at the tables.  Returns 0, or a negative
  * error with a malloc'ed message in '*msg'. */
 static int
@@ -914,6 +983,11 @@ flow_mod_validate(const struct ofproto *p, const struct ofp_flow_mod *fm,
             return -TS_ERR_BAD_ACTION;
         }
         *msg = ofpacts_check(acts, fm->ofpacts.size, &fm->match);
+        if (*msg) {
+            return -TS_ERR_BAD_ACTION;
+        }
+        *msg = ofproto_check_ct_prereqs(acts, fm->ofpacts.size,
+                                        &fm->match);
         if (*msg) {
             return -TS_ERR_BAD_ACTION;
         }
@@ -1470,6 +1544,12 @@ ofproto_get_stats(const struct ofproto *p, struct ofproto_stats *s)
     for (size_t i = 0; i < sizeof *s / sizeof(uint64_t); i++) {
         dst[i] = atomic_read_u64(&src[i]);
     }
+}
+
+size_t
+ofproto_recirc_count(const struct ofproto *p)
+{
+    return xlate_recirc_count(p->recirc);
 }
 
 /* ---- Lifecycle ---------------------------------------------------------- */

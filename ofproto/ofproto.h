@@ -259,12 +259,19 @@ int ofproto_packet_out(struct ofproto *, uint32_t in_port,
  * its actions, then "Final flow", "Megaflow" (the wildcard mask xlate
  * computed) and "Datapath actions".  Read-only: learns no MAC address and
  * changes no counter.  "Final flow" is "unchanged" unless actions modified
- * fields.  Returns 0, or a negative error if the translation failed (the
- * report then says why, e.g. resubmit depth exceeded). */
+ * fields.  Each ct(...,table=N) is then followed into table N in its own
+ * section ("Recirculation conntrack action (...)"), as OVS does: without
+ * a packet the connection state cannot be looked up, so the resumed flow
+ * has the ct_state the flow text gives if it has +trk, else +new+trk
+ * (OVS's default).  Returns 0, or a negative error if the translation
+ * failed (the report then says why, e.g. resubmit depth exceeded). */
 int ofproto_trace(struct ofproto *, const struct flow *, struct ds *out);
 /* Same for the 'len'-byte frame 'packet' received on 'in_port': the flow
- * is extracted from the bytes (flow_extract).  Returns -EINVAL for an
- * empty frame. */
+ * is extracted from the bytes (flow_extract).  At each ct(table=N) the
+ * live connection table is consulted read-only (dpif_ct_lookup) and the
+ * resumed pipeline sees the ct_state, zone, mark and label the real
+ * packet would get now; the section header says "live table".  Nothing
+ * is committed or updated.  Returns -EINVAL for an empty frame. */
 int ofproto_trace_packet(struct ofproto *, uint32_t in_port,
                          const void *packet, size_t len, struct ds *out);
 
@@ -290,5 +297,8 @@ struct ofproto_stats {
     uint64_t n_rules_expired;
 };
 void ofproto_get_stats(const struct ofproto *, struct ofproto_stats *);
+/* Recirculation ids (ct(table=N) states) in use: each lives while an
+ * installed megaflow (or a translation in progress) names it. */
+size_t ofproto_recirc_count(const struct ofproto *);
 
 #endif /* ofproto.h */

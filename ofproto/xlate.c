@@ -12,6 +12,7 @@
 #include "dynamic-string.h"
 #include "errors.h"
 #include "hash.h"
+#include "hmap.h"
 #include "mac-learning.h"
 #include "match.h"
 #include "meta-flow.h"
@@ -1014,10 +1015,28 @@ struct xlate_frozen {
     uint64_t metadata;
 };
 
+/* One frozen state.  Lives while 'refcount' > 0: references are held by
+ * megaflow cookies (through xlate_out.recirc_ids) and, for the length of
+ * one call, by whoever ran the xlate (trace, packet-out, revalidation). */
+struct xlate_recirc_node {
+    struct hmap_node id_node;       /* in by_id, hash_int(id) */
+    struct hmap_node state_node;    /* in by_state, recirc_hash_state() */
+    uint32_t id;
+    int refcount;                   /* protected by the mutex */
+    struct xlate_frozen st;
+};
+
+/* Ids are handed out in increasing order (skipping ids still in use, and
+ * 0) and wrap only after 2^32 allocations, so a freed id is not given to a
+ * different state while megaflows of the old one (keyed on recirc_id, not
+ * holding a reference) may still sit in the cache: those are evicted by
+ * the next revalidation, whose xlate no longer finds their id. */
 struct xlate_recirc {
     pthread_mutex_t mutex;
-    struct xlate_frozen *states;    /* [n]; id = index + 1 */
-    size_t n, allocated;
+    struct hmap by_id;
+    struct hmap by_state;
+    uint32_t next_id;
+    uint64_t n_allocated;           /* statistics: ids ever allocated */
 };
 
 struct xlate_recirc *
@@ -1026,42 +1045,83 @@ xlate_recirc_create(void)
     struct xlate_recirc *r = xzalloc(sizeof *r);
 
     pthread_mutex_init(&r->mutex, NULL);
+    hmap_init(&r->by_id);
+    hmap_init(&r->by_state);
+    r->next_id = 1;
     return r;
 }
 
 void
 xlate_recirc_destroy(struct xlate_recirc *r)
 {
-    if (r) {
-        pthread_mutex_destroy(&r->mutex);
-        free(r->states);
-        free(r);
+    struct xlate_recirc_node *n;
+
+    if (!r) {
+        return;
     }
+    HMAP_FOR_EACH_POP (n, id_node, &r->by_id) {
+        free(n);
+    }
+    hmap_destroy(&r->by_id);
+    hmap_destroy(&r->by_state);
+    pthread_mutex_destroy(&r->mutex);
+    free(r);
 }
 
-/* Returns the id of 'st' (allocating it on first use), or 0 if the table
- * is full. */
+static uint32_t
+recirc_hash_state(const struct xlate_frozen *st)
+{
+    return hash_bytes(st, sizeof *st, 0);
+}
+
+static struct xlate_recirc_node *
+recirc_find_id(const struct xlate_recirc *r, uint32_t id)
+{
+    struct xlate_recirc_node *n;
+
+    HMAP_FOR_EACH_WITH_HASH (n, id_node, hash_int(id, 0), &r->by_id) {
+        if (n->id == id) {
+            return n;
+        }
+    }
+    return NULL;
+}
+
+/* Returns the id of 'st' with a new reference (allocating the id on first
+ * use), or 0 if XLATE_MAX_RECIRC ids are in use. */
 static uint32_t
 xlate_recirc_get(struct xlate_recirc *r, const struct xlate_frozen *st)
 {
+    uint32_t hash = recirc_hash_state(st);
+    struct xlate_recirc_node *n;
     uint32_t id = 0;
 
     pthread_mutex_lock(&r->mutex);
-    for (size_t i = 0; i < r->n; i++) {
-        if (!memcmp(&r->states[i], st, sizeof *st)) {
-            id = i + 1;
+    HMAP_FOR_EACH_WITH_HASH (n, state_node, hash, &r->by_state) {
+        if (!memcmp(&n->st, st, sizeof *st)) {
+            n->refcount++;
+            id = n->id;
             goto out;
         }
     }
-    if (r->n < XLATE_MAX_RECIRC) {
-        if (r->n == r->allocated) {
-            r->allocated = r->allocated ? 2 * r->allocated : 16;
-            r->states = xrealloc(r->states,
-                                 r->allocated * sizeof *r->states);
-        }
-        r->states[r->n++] = *st;
-        id = r->n;
+    if (hmap_count(&r->by_id) >= XLATE_MAX_RECIRC) {
+        goto out;
     }
+    /* At most XLATE_MAX_RECIRC ids are in use, so this ends quickly. */
+    while (!r->next_id || recirc_find_id(r, r->next_id)) {
+        r->next_id++;
+    }
+    n = malloc(sizeof *n);
+    if (!n) {
+        goto out;
+    }
+    n->id = r->next_id++;
+    n->refcount = 1;
+    n->st = *st;
+    hmap_insert(&r->by_id, &n->id_node, hash_int(n->id, 0));
+    hmap_insert(&r->by_state, &n->state_node, hash);
+    r->n_allocated++;
+    id = n->id;
 out:
     pthread_mutex_unlock(&r->mutex);
     return id;
@@ -1071,15 +1131,50 @@ static bool
 xlate_recirc_lookup(struct xlate_recirc *r, uint32_t id,
                     struct xlate_frozen *st)
 {
-    bool found = false;
+    const struct xlate_recirc_node *n;
 
     pthread_mutex_lock(&r->mutex);
-    if (id && id <= r->n) {
-        *st = r->states[id - 1];
-        found = true;
+    n = id ? recirc_find_id(r, id) : NULL;
+    if (n) {
+        *st = n->st;
     }
     pthread_mutex_unlock(&r->mutex);
-    return found;
+    return n != NULL;
+}
+
+void
+xlate_recirc_unref(struct xlate_recirc *r, uint32_t id)
+{
+    struct xlate_recirc_node *n;
+
+    pthread_mutex_lock(&r->mutex);
+    n = recirc_find_id(r, id);
+    if (n && !--n->refcount) {
+        hmap_remove(&r->by_id, &n->id_node);
+        hmap_remove(&r->by_state, &n->state_node);
+        free(n);
+    }
+    pthread_mutex_unlock(&r->mutex);
+}
+
+size_t
+xlate_recirc_count(struct xlate_recirc *r)
+{
+    size_t n;
+
+    pthread_mutex_lock(&r->mutex);
+    n = hmap_count(&r->by_id);
+    pthread_mutex_unlock(&r->mutex);
+    return n;
+}
+
+void
+xlate_out_release_recirc(struct xlate_recirc *r, struct xlate_out *xo)
+{
+    for (size_t i = 0; i < xo->n_recirc_ids; i++) {
+        xlate_recirc_unref(r, xo->recirc_ids[i]);
+    }
+    xo->n_recirc_ids = 0;
 }
 
 char *
@@ -1248,12 +1343,19 @@ xlate_ct(struct xlate_ctx *ctx, const struct ofpact_conntrack *ct)
         st.table_id = ct->recirc_table;
         memcpy(st.regs, ctx->flow.regs, sizeof st.regs);
         st.metadata = ctx->flow.metadata;
+        if (ctx->xout->n_recirc_ids >= XLATE_MAX_RECIRC_IDS) {
+            trace_note(ctx, 1, ">> more than %d ct(table=N) in one "
+                       "translation, dropping", XLATE_MAX_RECIRC_IDS);
+            ctx->error = -E2BIG;
+            return;
+        }
         id = xlate_recirc_get(ctx->ofproto->recirc, &st);
         if (!id) {
             trace_note(ctx, 1, ">> recirculation table full, dropping");
             ctx->error = -ENOSPC;
             return;
         }
+        ctx->xout->recirc_ids[ctx->xout->n_recirc_ids++] = id;
         idp = dpa_put(ctx->odp, DPA_RECIRC, sizeof *idp);
         if (!idp) {
             ctx->error = -ENOSPC;
@@ -1464,6 +1566,7 @@ xlate_actions(const struct xlate_in *xin, struct xlate_out *xout)
     flow_wildcards_init_catchall(&ctx.written);
     xout->n_rules = 0;
     xout->n_groups = 0;
+    xout->n_recirc_ids = 0;
     xout->too_many_rules = false;
     xout->has_learn = false;
     xout->mac_changed = false;

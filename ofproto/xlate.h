@@ -24,8 +24,8 @@
  * Who calls it: ofproto.c, for upcalls (workers), revalidation, trace and
  * packet-out (main thread).  The caller holds the ofproto's table read
  * lock for the whole call.  Never allocates; the only side effect is MAC
- * learning when 'may_learn' is set, and the allocation of a
- * recirculation id on the first use of a ct(table=N) state.
+ * learning when 'may_learn' is set, and a reference to (allocating on
+ * first use) a recirculation id for each ct(table=N) state (xlate_out).
  */
 #ifndef TS_XLATE_H
 #define TS_XLATE_H 1
@@ -48,6 +48,7 @@ struct rule;
 #define XLATE_MAX_RULES 32      /* rules whose counters one megaflow feeds */
 #define XLATE_MAX_GROUPS 16     /* group buckets one megaflow feeds */
 #define XLATE_MAX_CLONE_NEST 4  /* nested DPA_CLONEs the datapath runs */
+#define XLATE_MAX_RECIRC_IDS 8  /* ct(table=N) actions in one xlate */
 
 struct group;
 
@@ -106,6 +107,13 @@ struct xlate_out {
      * the packets that must relearn it. */
     bool mac_changed;
     bool learn_stale;
+
+    /* Recirculation ids this translation emitted, one reference each
+     * (also after an error): the caller hands them to the megaflow cookie
+     * or drops them with xlate_out_release_recirc() once the actions have
+     * run. */
+    uint32_t recirc_ids[XLATE_MAX_RECIRC_IDS];
+    size_t n_recirc_ids;
 };
 
 /* Translates.  Returns 0, or a negative error (action buffer overflow,
@@ -119,15 +127,25 @@ int xlate_actions(const struct xlate_in *, struct xlate_out *);
  * xlate state: the table to continue in and what the datapath key does
  * not carry (registers, metadata).  A recirculated upcall (recirc_id != 0)
  * resumes in that table with that state.  Ids are deduplicated by content
- * (the same state always gets the same id, so megaflows stay stable) and
- * live as long as the ofproto (not yet reference-counted: at most
- * XLATE_MAX_RECIRC states; past that, translation fails and the packet
- * is dropped).  Thread-safe (a mutex; taken on upcalls only, never on
- * the megaflow hit path). */
+ * through a hash map (the same state always gets the same id while it is
+ * in use, so megaflows stay stable) and found by id through another.
+ * They are reference-counted: every xlate takes one reference per id it
+ * emits (xlate_out.recirc_ids); a megaflow cookie keeps them for the life
+ * of the megaflow, other callers drop them after executing or formatting
+ * the actions.  The last reference frees the id.  At most
+ * XLATE_MAX_RECIRC ids are in use; past that, translation fails and the
+ * packet is dropped.  Thread-safe (a mutex; taken on upcalls, revalidation
+ * and when cookies die, never on the megaflow hit path). */
 #define XLATE_MAX_RECIRC 65536
 struct xlate_recirc;
 struct xlate_recirc *xlate_recirc_create(void);
 void xlate_recirc_destroy(struct xlate_recirc *);   /* accepts NULL */
+/* Drops one reference to 'id' (freed with the last one). */
+void xlate_recirc_unref(struct xlate_recirc *, uint32_t id);
+/* Drops the references 'xo' holds and empties its list. */
+void xlate_out_release_recirc(struct xlate_recirc *, struct xlate_out *);
+/* Number of ids in use. */
+size_t xlate_recirc_count(struct xlate_recirc *);
 
 /* Checks a ct() action for a flow-mod: exec(...) may only set ct_mark and
  * ct_label (and only with commit) or hold a nat; returns NULL or a
