@@ -1247,6 +1247,8 @@ ct_send_stats(struct ctl_client *c, const struct ctl_dump *d)
                                     zs.limit);
         ctl_mp_reply_add_ct_counter(&m, CTL_CTC_COUNTER,
                                     "zone_limit_drops", zs.limit_drops);
+        ctl_mp_reply_add_ct_counter(&m, CTL_CTC_COUNTER,
+                                    "zone_nat_exhausted", zs.nat_exhausted);
     }
 #define COUNTER(NAME) \
     ctl_mp_reply_add_ct_counter(&m, CTL_CTC_COUNTER, #NAME, st.NAME)
