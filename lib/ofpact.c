@@ -723,6 +723,50 @@ parse_nested(struct parse_ctx *ctx, enum ofpact_type type, size_t fixed,
     return error;
 }
 
+/* Parses "[A]", "[A]-[B]", optionally followed by ":PORTS", in 'addr'
+ * (modified in place).  Sets '*ports' to the text after the colon, if
+ * any. */
+static char *
+parse_nat_ipv6(char *addr, struct ofpact_nat *nat, char **ports)
+{
+    char *end = strchr(addr, ']');
+    char *rest;
+
+    if (!end) {
+        return xasprintf("nat: missing ']' in '%s'", addr);
+    }
+    *end = '\0';
+    rest = end + 1;
+    nat->range_af = AF_INET6;
+    if (inet_pton(AF_INET6, addr + 1, &nat->range_addr.ipv6.min) != 1) {
+        return xasprintf("invalid IPv6 address '%s'", addr + 1);
+    }
+    nat->range_addr.ipv6.max = nat->range_addr.ipv6.min;
+    if (rest[0] == '-') {
+        char *max = rest + 1, *max_end;
+
+        if (max[0] != '[' || !(max_end = strchr(max, ']'))) {
+            return xasprintf("nat: IPv6 range end must be '[ADDR]' in "
+                             "'%s'", rest);
+        }
+        *max_end = '\0';
+        if (inet_pton(AF_INET6, max + 1, &nat->range_addr.ipv6.max) != 1) {
+            return xasprintf("invalid IPv6 address '%s'", max + 1);
+        }
+        if (memcmp(&nat->range_addr.ipv6.max, &nat->range_addr.ipv6.min,
+                   sizeof nat->range_addr.ipv6.min) < 0) {
+            return xstrdup("nat: IPv6 range end below its start");
+        }
+        rest = max_end + 1;
+    }
+    if (rest[0] == ':') {
+        *ports = rest + 1;
+    } else if (rest[0]) {
+        return xasprintf("nat: unexpected '%s' after IPv6 address", rest);
+    }
+    return NULL;
+}
+
 static char *
 parse_nat(struct parse_ctx *ctx, const char *arg)
 {
@@ -741,8 +785,7 @@ parse_nat(struct parse_ctx *ctx, const char *arg)
             if (!error && *v) {
                 char *addr = xstrdup(v), *ports = NULL, *dash;
                 if (addr[0] == '[') {
-                    error = xstrdup("nat: IPv6 ranges are not supported "
-                                    "yet");
+                    error = parse_nat_ipv6(addr, &nat, &ports);
                 } else {
                     ports = strchr(addr, ':');
                     if (ports) {
@@ -1258,11 +1301,21 @@ format_nat(struct ds *s, const struct ofpact_nat *n)
             inet_ntop(AF_INET, &n->range_addr.ipv4.max, b, sizeof b);
             ds_put_format(s, "-%s", b);
         }
-        if (n->proto_min) {
-            ds_put_format(s, ":%"PRIu16, n->proto_min);
-            if (n->proto_max != n->proto_min) {
-                ds_put_format(s, "-%"PRIu16, n->proto_max);
-            }
+    } else if (n->range_af == AF_INET6) {
+        char a6[INET6_ADDRSTRLEN], b6[INET6_ADDRSTRLEN];
+
+        inet_ntop(AF_INET6, &n->range_addr.ipv6.min, a6, sizeof a6);
+        ds_put_format(s, "=[%s]", a6);
+        if (memcmp(&n->range_addr.ipv6.max, &n->range_addr.ipv6.min,
+                   sizeof n->range_addr.ipv6.min)) {
+            inet_ntop(AF_INET6, &n->range_addr.ipv6.max, b6, sizeof b6);
+            ds_put_format(s, "-[%s]", b6);
+        }
+    }
+    if (n->range_af != AF_UNSPEC && n->proto_min) {
+        ds_put_format(s, ":%"PRIu16, n->proto_min);
+        if (n->proto_max != n->proto_min) {
+            ds_put_format(s, "-%"PRIu16, n->proto_max);
         }
     }
     ds_put_char(s, ',');

@@ -82,14 +82,16 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ping_ok() { # NS DST
     nsx "$1" ping -c 3 -i 0.2 -W 2 "$2"
 }
-# tcp_ok NS_CLIENT NS_SERVER SERVER_IP: 4 MB through nc, checked by sha.
+# tcp_ok NS_CLIENT NS_SERVER SERVER_IP [PORT]: 4 MB through nc, checked by
+# cmp.  An IPv6 SERVER_IP makes the server listen on IPv6.
 tcp_ok() {
-    local c=$1 s=$2 ip=$3 port=${4:-5201}
+    local c=$1 s=$2 ip=$3 port=${4:-5201} fam=-4
+    case $ip in *:*) fam=-6 ;; esac
     head -c 4000000 /dev/urandom >"$RUN/tx.bin"
-    nsx "$s" timeout 20 nc -l -p "$port" -N >"$RUN/rx.bin" &
+    nsx "$s" timeout 20 nc $fam -l -p "$port" -N >"$RUN/rx.bin" &
     local spid=$!
     sleep 0.3
-    nsx "$c" timeout 15 nc -N "$ip" "$port" <"$RUN/tx.bin" || { kill $spid 2>/dev/null; return 1; }
+    nsx "$c" timeout 15 nc $fam -N "$ip" "$port" <"$RUN/tx.bin" || { kill $spid 2>/dev/null; return 1; }
     wait $spid
     cmp "$RUN/tx.bin" "$RUN/rx.bin"
 }
