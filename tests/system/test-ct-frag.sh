@@ -13,7 +13,8 @@ table=0,priority=200,icmp6,icmp_type=133,actions=drop
 table=0,priority=200,icmp6,icmp_type=143,actions=drop
 table=0,priority=100,ip,ct_state=-trk,actions=ct(table=1,zone=4)
 table=0,priority=100,ipv6,ct_state=-trk,actions=ct(table=1,zone=4)
-table=1,priority=100,in_port=1,ct_state=+trk+new,actions=ct(commit,zone=4),output:2
+table=1,priority=100,ip,in_port=1,ct_state=+trk+new,actions=ct(commit,zone=4),output:2
+table=1,priority=100,ipv6,in_port=1,ct_state=+trk+new,actions=ct(commit,zone=4),output:2
 table=1,priority=100,in_port=1,ct_state=+trk+est,actions=output:2
 table=1,priority=100,in_port=2,ct_state=+trk+est,actions=output:1
 table=1,priority=1,actions=drop'
