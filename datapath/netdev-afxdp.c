@@ -4,17 +4,26 @@
  * redirects every frame of queue 0 to our socket.
  *
  * Options: xdp-mode=native|generic|best-effort (default best-effort: try
- * the driver's XDP, then generic XDP).
+ * the driver's XDP, then generic XDP); n_rxq_desc and n_txq_desc, the
+ * number of receive and transmit frames, which is also the size of the
+ * fill and rx rings, resp. the tx and completion rings (powers of 2).
  *
- * UMEM: AFXDP_N_FRAMES frames of 4 KB.  The first half is for receive:
- * each frame is in the fill ring, the rx ring, our 'rx_free' stack or in
- * a received dp_packet.  Received frames are wrapped without copying:
+ * UMEM: n_rxq_desc + n_txq_desc frames of 4 KB.  The first n_rxq_desc
+ * are for receive: each frame is in the fill ring, the rx ring, our
+ * 'rx_free' stack or in a received dp_packet.  As there are exactly as
+ * many rx frames as rx ring entries, a receiver that falls behind shows
+ * up as "fill ring empty" drops (XDP_STATISTICS), not "rx ring full": the
+ * frames are all waiting in the rx ring.  The rx ring is what absorbs the
+ * times the receiving thread is not running (preemption on a busy host),
+ * hence its large default.  Received frames are wrapped without copying:
  * the dp_packet points into the UMEM and its pool's release hook puts the
  * frame on 'rx_free', from which recv refills the fill ring in bulk.
- * The second half is for transmit: each frame is on 'tx_free', in the tx
- * ring or awaiting completion; send copies frames in, kicks the kernel
- * with one sendto() per batch when it asks for a wakeup, and reaps the
- * completion ring (as does run(), so frames come back while idle).
+ * The other n_txq_desc are for transmit: each frame is on 'tx_free', in
+ * the tx ring or awaiting completion; send copies frames in, kicks the
+ * kernel with one sendto() per batch when it asks for a wakeup, and reaps
+ * the completion ring (as does run(), so frames come back while idle).
+ * That sendto() also runs the receiving namespace's stack (veth delivers
+ * in the sender's softirq), usually most of the cost of a packet.
  *
  * No offloads: AF_XDP frames carry no checksum or GSO metadata, so
  * tx_offloads is 0 and received frames have no offload state.  XDP on
@@ -26,6 +35,7 @@
  * run() also reaps completions, so the tx state has its own mutex, which
  * run() only try-locks. */
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <pthread.h>
@@ -50,10 +60,13 @@
 TS_LOG_DEFINE(netdev_afxdp);
 
 #define AFXDP_FRAME_SIZE 4096
-#define AFXDP_N_FRAMES 4096                 /* 16 MB of UMEM */
-#define AFXDP_N_RX_FRAMES (AFXDP_N_FRAMES / 2)
-#define AFXDP_N_TX_FRAMES (AFXDP_N_FRAMES - AFXDP_N_RX_FRAMES)
-#define AFXDP_RING_SIZE 2048                /* every ring */
+/* Default frames (and ring entries) per direction.  4096 rx frames hold
+ * about 8 ms of 64-byte traffic at 500 kpps, two scheduler slices of a
+ * preempted receiver; UMEM is then 24 MB. */
+#define AFXDP_DEF_RX_FRAMES 4096
+#define AFXDP_DEF_TX_FRAMES 2048
+#define AFXDP_MIN_FRAMES 64
+#define AFXDP_MAX_FRAMES 32768
 #define AFXDP_BPF_FS "/sys/fs/bpf"
 #define AFXDP_BPF_FS_MAGIC 0xcafe4a11
 
@@ -69,16 +82,19 @@ struct netdev_afxdp {
     struct xsk_ring_prod tx;
     const char *mode;               /* "native" or "generic" once open */
 
+    uint32_t n_rx_frames;           /* n_rxq_desc */
+    uint32_t n_tx_frames;           /* n_txq_desc */
+
     /* Receive state: the receiving thread's. */
     struct dp_packet_pool *pool;    /* dp_packet structs only */
-    struct dp_packet *pkt_free[AFXDP_N_RX_FRAMES];
+    struct dp_packet **pkt_free;    /* n_rx_frames entries */
     uint32_t n_pkt_free;
-    uint64_t rx_free[AFXDP_N_RX_FRAMES];    /* frames to refill */
+    uint64_t *rx_free;              /* frames to refill, n_rx_frames */
     uint32_t n_rx_free;
 
     /* Transmit state: under 'tx_mutex'. */
     pthread_mutex_t tx_mutex;
-    uint64_t tx_free[AFXDP_N_TX_FRAMES];
+    uint64_t *tx_free;              /* n_tx_frames entries */
     uint32_t n_tx_free;
 
     struct netdev_stats stats;
@@ -167,9 +183,13 @@ netdev_afxdp_close(struct netdev *netdev)
         xsk_umem__delete(dev->umem);
     }
     if (dev->umem_area) {
-        munmap(dev->umem_area, (size_t) AFXDP_N_FRAMES * AFXDP_FRAME_SIZE);
+        munmap(dev->umem_area, (size_t) (dev->n_rx_frames + dev->n_tx_frames)
+                               * AFXDP_FRAME_SIZE);
     }
     dp_packet_pool_destroy(dev->pool);
+    free(dev->pkt_free);
+    free(dev->rx_free);
+    free(dev->tx_free);
     pthread_mutex_destroy(&dev->tx_mutex);
     netdev_release_base(&dev->up);
     free(dev);
@@ -179,13 +199,14 @@ static int
 afxdp_create_umem(struct netdev_afxdp *dev, char **errp)
 {
     struct xsk_umem_config cfg = {
-        .fill_size = AFXDP_RING_SIZE,
-        .comp_size = AFXDP_RING_SIZE,
+        .fill_size = dev->n_rx_frames,
+        .comp_size = dev->n_tx_frames,
         .frame_size = AFXDP_FRAME_SIZE,
         .frame_headroom = 0,
         .flags = 0,
     };
-    size_t size = (size_t) AFXDP_N_FRAMES * AFXDP_FRAME_SIZE;
+    size_t size = (size_t) (dev->n_rx_frames + dev->n_tx_frames)
+                  * AFXDP_FRAME_SIZE;
     int err;
 
     dev->umem_area = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -211,8 +232,8 @@ static int
 afxdp_create_socket(struct netdev_afxdp *dev, uint32_t xdp_flags)
 {
     struct xsk_socket_config cfg = {
-        .rx_size = AFXDP_RING_SIZE,
-        .tx_size = AFXDP_RING_SIZE,
+        .rx_size = dev->n_rx_frames,
+        .tx_size = dev->n_tx_frames,
         .libxdp_flags = 0,
         .xdp_flags = xdp_flags,
         .bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
@@ -265,37 +286,65 @@ afxdp_attach(struct netdev_afxdp *dev, const char *mode, char **errp)
 static int
 afxdp_init_frames(struct netdev_afxdp *dev, char **errp)
 {
-    uint32_t idx;
+    uint32_t n_rx = dev->n_rx_frames, n_tx = dev->n_tx_frames, idx;
 
-    dev->pool = dp_packet_pool_create(dev->up.name, AFXDP_N_RX_FRAMES,
+    dev->pool = dp_packet_pool_create(dev->up.name, n_rx,
                                       DP_PACKET_HEADROOM + 64);
-    if (!dev->pool) {
+    dev->pkt_free = calloc(n_rx, sizeof *dev->pkt_free);
+    dev->rx_free = calloc(n_rx, sizeof *dev->rx_free);
+    dev->tx_free = calloc(n_tx, sizeof *dev->tx_free);
+    if (!dev->pool || !dev->pkt_free || !dev->rx_free || !dev->tx_free) {
         *errp = netdev_open_error("afxdp", dev->up.name, -ENOMEM,
                                   "no memory");
         return -ENOMEM;
     }
-    for (uint32_t i = 0; i < AFXDP_N_RX_FRAMES; i++) {
+    for (uint32_t i = 0; i < n_rx; i++) {
         dev->pkt_free[i] = dp_packet_pool_get(dev->pool);
     }
-    dev->n_pkt_free = AFXDP_N_RX_FRAMES;
+    dev->n_pkt_free = n_rx;
     dp_packet_pool_set_release(dev->pool, afxdp_release, dev);
 
-    if (xsk_ring_prod__reserve(&dev->fill, AFXDP_N_RX_FRAMES, &idx)
-        != AFXDP_N_RX_FRAMES) {
+    if (xsk_ring_prod__reserve(&dev->fill, n_rx, &idx) != n_rx) {
         *errp = xasprintf("afxdp port '%s': fill ring too small",
                           dev->up.name);
         return -ENOSPC;
     }
-    for (uint32_t i = 0; i < AFXDP_N_RX_FRAMES; i++) {
+    for (uint32_t i = 0; i < n_rx; i++) {
         *xsk_ring_prod__fill_addr(&dev->fill, idx + i)
             = (uint64_t) i * AFXDP_FRAME_SIZE;
     }
-    xsk_ring_prod__submit(&dev->fill, AFXDP_N_RX_FRAMES);
-    for (uint32_t i = 0; i < AFXDP_N_TX_FRAMES; i++) {
-        dev->tx_free[i] = (uint64_t) (AFXDP_N_RX_FRAMES + i)
-                          * AFXDP_FRAME_SIZE;
+    xsk_ring_prod__submit(&dev->fill, n_rx);
+    for (uint32_t i = 0; i < n_tx; i++) {
+        dev->tx_free[i] = (uint64_t) (n_rx + i) * AFXDP_FRAME_SIZE;
     }
-    dev->n_tx_free = AFXDP_N_TX_FRAMES;
+    dev->n_tx_free = n_tx;
+    return 0;
+}
+
+/* Parses ring-size option 'key' of port 'name' into '*n' ('def' if
+ * absent). */
+static int
+afxdp_parse_frames(const char *name, const struct smap *options,
+                   const char *key, uint32_t def, uint32_t *n, char **errp)
+{
+    const char *s = smap_get_def(options, key, NULL);
+    unsigned long v;
+    char *end;
+
+    *n = def;
+    if (!s) {
+        return 0;
+    }
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v < AFXDP_MIN_FRAMES
+        || v > AFXDP_MAX_FRAMES || (v & (v - 1))) {
+        *errp = xasprintf("afxdp port '%s': bad %s '%s' (expected a power "
+                          "of 2 from %d to %d)", name, key, s,
+                          AFXDP_MIN_FRAMES, AFXDP_MAX_FRAMES);
+        return -EINVAL;
+    }
+    *n = v;
     return 0;
 }
 
@@ -303,15 +352,22 @@ static int
 netdev_afxdp_open(const char *name, const struct smap *options,
                   struct netdev **netdevp, char **errp)
 {
-    static const char *const allowed[] = { "xdp-mode", NULL };
+    static const char *const allowed[] = {
+        "xdp-mode", "n_rxq_desc", "n_txq_desc", NULL
+    };
     static bool print_set;
     const char *mode = smap_get_def(options, "xdp-mode", "best-effort");
+    uint32_t n_rx, n_tx;
     struct netdev_afxdp *dev;
     int err;
 
     *netdevp = NULL;
     err = netdev_check_options("afxdp", options, allowed, errp);
-    if (err) {
+    if (err
+        || (err = afxdp_parse_frames(name, options, "n_rxq_desc",
+                                     AFXDP_DEF_RX_FRAMES, &n_rx, errp))
+        || (err = afxdp_parse_frames(name, options, "n_txq_desc",
+                                     AFXDP_DEF_TX_FRAMES, &n_tx, errp))) {
         return err;
     }
     if (strcmp(mode, "native") && strcmp(mode, "generic")
@@ -326,6 +382,8 @@ netdev_afxdp_open(const char *name, const struct smap *options,
         print_set = true;
     }
     dev = xzalloc(sizeof *dev);
+    dev->n_rx_frames = n_rx;
+    dev->n_tx_frames = n_tx;
     netdev_init_base(&dev->up, &netdev_afxdp_class, name);
     pthread_mutex_init(&dev->tx_mutex, NULL);
     err = netdev_linux_ifindex(name, &dev->ifindex);
@@ -344,7 +402,8 @@ netdev_afxdp_open(const char *name, const struct smap *options,
         || (err = afxdp_init_frames(dev, errp))) {
         goto error;
     }
-    TS_INFO("afxdp port '%s' opened (%s XDP, copy mode)", name, dev->mode);
+    TS_INFO("afxdp port '%s' opened (%s XDP, copy mode, %"PRIu32" rx and "
+            "%"PRIu32" tx frames)", name, dev->mode, n_rx, n_tx);
     *netdevp = &dev->up;
     return 0;
 
@@ -421,7 +480,7 @@ afxdp_reap(struct netdev_afxdp *dev)
 {
     uint32_t idx, n;
 
-    n = xsk_ring_cons__peek(&dev->comp, AFXDP_RING_SIZE, &idx);
+    n = xsk_ring_cons__peek(&dev->comp, dev->n_tx_frames, &idx);
     for (uint32_t i = 0; i < n; i++) {
         dev->tx_free[dev->n_tx_free++]
             = *xsk_ring_cons__comp_addr(&dev->comp, idx + i);
