@@ -132,38 +132,6 @@ dp_actions_validate(const void *actions, size_t size)
     return dp_actions_validate__(actions, size, 0);
 }
 
-/* ---- Unaligned packet access ----------------------------------------- */
-
-static inline uint16_t
-get16(const void *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void
-put16(void *p, uint16_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-static inline uint32_t
-get32(const void *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void
-put32(void *p, uint32_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* ---- L4 checksum bookkeeping ---------------------------------------- */
 
 /* Where a packet's L4 checksum field is and what it holds. */
@@ -226,14 +194,14 @@ l4_csum_update32(const struct l4_csum *c, uint32_t old, uint32_t new_)
     if (!c->field) {
         return;
     }
-    v = get16(c->field);
+    v = get_unaligned_u16(c->field);
     if (c->partial) {
         /* The field holds a folded, uncomplemented sum S: S' = S - m + m'
          * is the complement of the usual update applied to ~S. */
-        put16(c->field, ~csum_update32(~v, old, new_));
+        put_unaligned_u16(c->field, ~csum_update32(~v, old, new_));
     } else if (!(c->udp4 && !v)) {
         v = csum_update32(v, old, new_);
-        put16(c->field, c->udp4 && !v ? 0xffff : v);
+        put_unaligned_u16(c->field, c->udp4 && !v ? 0xffff : v);
     }
 }
 
@@ -245,12 +213,12 @@ l4_csum_update128(const struct l4_csum *c, const void *old, const void *new_)
     if (!c->field) {
         return;
     }
-    v = get16(c->field);
+    v = get_unaligned_u16(c->field);
     if (c->partial) {
-        put16(c->field, ~csum_update128(~v, old, new_));
+        put_unaligned_u16(c->field, ~csum_update128(~v, old, new_));
     } else {
         v = csum_update128(v, old, new_);
-        put16(c->field, !v && c->udp4 ? 0xffff : v);
+        put_unaligned_u16(c->field, !v && c->udp4 ? 0xffff : v);
     }
 }
 
@@ -261,13 +229,13 @@ static void
 l4_csum_update16_data(const struct dp_packet *p, uint8_t *field,
                       uint16_t old, uint16_t new_, bool udp4)
 {
-    uint16_t v = get16(field);
+    uint16_t v = get_unaligned_u16(field);
 
     if (dp_packet_l4_is_partial(p) || (udp4 && !v)) {
         return;
     }
     v = csum_update16(v, old, new_);
-    put16(field, udp4 && !v ? 0xffff : v);
+    put_unaligned_u16(field, udp4 && !v ? 0xffff : v);
 }
 
 /* ---- SET_MASKED ------------------------------------------------------ */
@@ -314,7 +282,7 @@ dp_rewrite_vlans(struct dp_packet *p, const struct flow *old,
         const struct flow_vlan *v = &flow->vlans[i];
 
         if (dp_packet_size(p) < ofs + VLAN_HEADER_LEN
-            || !is_vlan_tpid(get16(d + ofs))) {
+            || !is_vlan_tpid(get_unaligned_u16(d + ofs))) {
             return;
         }
         if (!memcmp(v, &old->vlans[i], sizeof *v)
@@ -322,8 +290,8 @@ dp_rewrite_vlans(struct dp_packet *p, const struct flow *old,
             /* Unchanged, or cleared (pop_vlan's job, not set's). */
             continue;
         }
-        put16(d + ofs, v->tpid);
-        put16(d + ofs + 2, v->tci & ~htons(VLAN_CFI));
+        put_unaligned_u16(d + ofs, v->tpid);
+        put_unaligned_u16(d + ofs + 2, v->tci & ~htons(VLAN_CFI));
     }
 }
 
@@ -340,33 +308,33 @@ dp_rewrite_ipv4(struct dp_packet *p, const struct flow *old,
     }
     l4c = dp_l4_pseudo_csum(p, flow, false);
     if (FIELD_CHANGED(old, flow, nw_src)) {
-        uint32_t o = get32(&ip->ip_src);
+        uint32_t o = get_unaligned_u32(&ip->ip_src);
 
         ip->ip_csum = csum_update32(ip->ip_csum, o, flow->nw_src);
         l4_csum_update32(&l4c, o, flow->nw_src);
-        put32(&ip->ip_src, flow->nw_src);
+        put_unaligned_u32(&ip->ip_src, flow->nw_src);
     }
     if (FIELD_CHANGED(old, flow, nw_dst)) {
-        uint32_t o = get32(&ip->ip_dst);
+        uint32_t o = get_unaligned_u32(&ip->ip_dst);
 
         ip->ip_csum = csum_update32(ip->ip_csum, o, flow->nw_dst);
         l4_csum_update32(&l4c, o, flow->nw_dst);
-        put32(&ip->ip_dst, flow->nw_dst);
+        put_unaligned_u32(&ip->ip_dst, flow->nw_dst);
     }
     if (FIELD_CHANGED(old, flow, nw_tos)) {
         uint8_t *w = (uint8_t *) ip;
 
-        w_old = get16(w);
+        w_old = get_unaligned_u16(w);
         w[1] = flow->nw_tos;
-        w_new = get16(w);
+        w_new = get_unaligned_u16(w);
         ip->ip_csum = csum_update16(ip->ip_csum, w_old, w_new);
     }
     if (FIELD_CHANGED(old, flow, nw_ttl)) {
         uint8_t *w = (uint8_t *) ip + offsetof(struct ip_header, ip_ttl);
 
-        w_old = get16(w);
+        w_old = get_unaligned_u16(w);
         w[0] = flow->nw_ttl;
-        w_new = get16(w);
+        w_new = get_unaligned_u16(w);
         ip->ip_csum = csum_update16(ip->ip_csum, w_old, w_new);
     }
 }
@@ -392,11 +360,11 @@ dp_rewrite_ipv6(struct dp_packet *p, const struct flow *old,
     }
     if (FIELD_CHANGED(old, flow, nw_tos)
         || FIELD_CHANGED(old, flow, ipv6_label)) {
-        uint32_t vtc = ntohl(get32(&ip6->ip6_vtc_flow));
+        uint32_t vtc = ntohl(get_unaligned_u32(&ip6->ip6_vtc_flow));
 
         vtc = (vtc & 0xf0000000u) | ((uint32_t) flow->nw_tos << 20)
               | (ntohl(flow->ipv6_label) & IPV6_LABEL_MASK);
-        put32(&ip6->ip6_vtc_flow, htonl(vtc));
+        put_unaligned_u32(&ip6->ip6_vtc_flow, htonl(vtc));
     }
     if (FIELD_CHANGED(old, flow, nw_ttl)) {
         ip6->ip6_hlim = flow->nw_ttl;
@@ -414,19 +382,19 @@ dp_rewrite_arp(struct dp_packet *p, const struct flow *old,
         return;
     }
     if (FIELD_CHANGED(old, flow, nw_proto)) {
-        put16(&arp->ar_op, htons(flow->nw_proto));
+        put_unaligned_u16(&arp->ar_op, htons(flow->nw_proto));
     }
     if (FIELD_CHANGED(old, flow, arp_sha)) {
         memcpy(&arp->ar_sha, &flow->arp_sha, ETH_ADDR_LEN);
     }
     if (FIELD_CHANGED(old, flow, nw_src)) {
-        put32(&arp->ar_spa, flow->nw_src);
+        put_unaligned_u32(&arp->ar_spa, flow->nw_src);
     }
     if (FIELD_CHANGED(old, flow, arp_tha)) {
         memcpy(&arp->ar_tha, &flow->arp_tha, ETH_ADDR_LEN);
     }
     if (FIELD_CHANGED(old, flow, nw_dst)) {
-        put32(&arp->ar_tpa, flow->nw_dst);
+        put_unaligned_u32(&arp->ar_tpa, flow->nw_dst);
     }
 }
 
@@ -435,17 +403,17 @@ dp_rewrite_ports(struct dp_packet *p, uint8_t *l4, uint8_t *csum_field,
                  const struct flow *old, const struct flow *flow, bool udp4)
 {
     if (flow->tp_src != old->tp_src) {
-        uint16_t o = get16(l4);
+        uint16_t o = get_unaligned_u16(l4);
 
-        put16(l4, flow->tp_src);
+        put_unaligned_u16(l4, flow->tp_src);
         if (csum_field) {
             l4_csum_update16_data(p, csum_field, o, flow->tp_src, udp4);
         }
     }
     if (flow->tp_dst != old->tp_dst) {
-        uint16_t o = get16(l4 + 2);
+        uint16_t o = get_unaligned_u16(l4 + 2);
 
-        put16(l4 + 2, flow->tp_dst);
+        put_unaligned_u16(l4 + 2, flow->tp_dst);
         if (csum_field) {
             l4_csum_update16_data(p, csum_field, o, flow->tp_dst, udp4);
         }
@@ -485,8 +453,8 @@ dp_rewrite_l4(struct dp_packet *p, const struct flow *old,
             if (!dp_packet_l4_is_partial(p)) {
                 uint8_t *f = l4 + offsetof(struct sctp_header, sctp_csum);
 
-                put32(f, 0);
-                put32(f, dp_execute_crc32c(l4, l4_size));
+                put_unaligned_u32(f, 0);
+                put_unaligned_u32(f, dp_execute_crc32c(l4, l4_size));
             }
         }
         break;
@@ -494,11 +462,11 @@ dp_rewrite_l4(struct dp_packet *p, const struct flow *old,
     case IPPROTO_ICMPV6_:
         if ((flow->nw_proto == IPPROTO_ICMP) == ipv4
             && l4_size >= ICMP6_HEADER_LEN) {
-            uint16_t o = get16(l4);
+            uint16_t o = get_unaligned_u16(l4);
 
             l4[0] = ntohs(flow->tp_src);
             l4[1] = ntohs(flow->tp_dst);
-            l4_csum_update16_data(p, l4 + 2, o, get16(l4), false);
+            l4_csum_update16_data(p, l4 + 2, o, get_unaligned_u16(l4), false);
         }
         break;
     default:
@@ -563,8 +531,8 @@ dp_execute_push_vlan(struct dp_packet *p, struct flow *flow,
      * behind the MAC addresses do not move. */
     d = dp_packet_push_uninit(p, VLAN_HEADER_LEN);
     memmove(d, d + VLAN_HEADER_LEN, 2 * ETH_ADDR_LEN);
-    put16(d + 2 * ETH_ADDR_LEN, pv->tpid);
-    put16(d + 2 * ETH_ADDR_LEN + 2, pv->tci & ~htons(VLAN_CFI));
+    put_unaligned_u16(d + 2 * ETH_ADDR_LEN, pv->tpid);
+    put_unaligned_u16(d + 2 * ETH_ADDR_LEN + 2, pv->tci & ~htons(VLAN_CFI));
     flow->vlans[1] = flow->vlans[0];
     flow->vlans[0].tpid = pv->tpid;
     flow->vlans[0].tci = pv->tci;
@@ -578,7 +546,7 @@ dp_execute_pop_vlan(struct dp_packet *p, struct flow *flow)
     uint32_t tag = 2 * ETH_ADDR_LEN;
 
     if (dp_packet_size(p) < ETH_HEADER_LEN + VLAN_HEADER_LEN
-        || !is_vlan_tpid(get16(d + tag))) {
+        || !is_vlan_tpid(get_unaligned_u16(d + tag))) {
         return;
     }
     memmove(d + VLAN_HEADER_LEN, d, 2 * ETH_ADDR_LEN);
@@ -588,9 +556,9 @@ dp_execute_pop_vlan(struct dp_packet *p, struct flow *flow)
     /* A third tag, which the flow could not hold, becomes the inner. */
     if (flow->vlans[0].tpid
         && dp_packet_size(p) >= ETH_HEADER_LEN + 2 * VLAN_HEADER_LEN
-        && is_vlan_tpid(get16(d + tag + VLAN_HEADER_LEN))) {
-        flow->vlans[1].tpid = get16(d + tag + VLAN_HEADER_LEN);
-        flow->vlans[1].tci = get16(d + tag + VLAN_HEADER_LEN + 2)
+        && is_vlan_tpid(get_unaligned_u16(d + tag + VLAN_HEADER_LEN))) {
+        flow->vlans[1].tpid = get_unaligned_u16(d + tag + VLAN_HEADER_LEN);
+        flow->vlans[1].tci = get_unaligned_u16(d + tag + VLAN_HEADER_LEN + 2)
                              | htons(VLAN_CFI);
     }
 }

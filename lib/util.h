@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <string.h>
 
 #define ARRAY_SIZE(a) (sizeof (a) / sizeof (a)[0])
 #define CONTAINER_OF(ptr, type, member) \
@@ -73,6 +74,38 @@ static inline bool
 is_pow2(uint64_t x)
 {
     return x && !(x & (x - 1));
+}
+
+/* Loads and stores at any alignment (packet headers).  The value is not
+ * byte-swapped. */
+static inline uint16_t
+get_unaligned_u16(const void *p)
+{
+    uint16_t v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void
+put_unaligned_u16(void *p, uint16_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline uint32_t
+get_unaligned_u32(const void *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void
+put_unaligned_u32(void *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof v);
 }
 
 #endif /* util.h */

@@ -400,36 +400,6 @@ ct_ftp_parse(const uint8_t *p, uint32_t n, bool reply,
 
 /* ---- Packet surgery -------------------------------------------------- */
 
-static inline uint16_t
-get16(const void *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void
-put16(void *p, uint16_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-static inline uint32_t
-get32(const void *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void
-put32(void *p, uint32_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* The TCP segment of a packet. */
 struct ct_ftp_seg {
     uint8_t *l3;
@@ -453,14 +423,14 @@ ct_ftp_seg_init(struct ct_ftp_seg *g, struct dp_packet *pkt)
     }
     avail = dp_packet_size(pkt) - pkt->l3_ofs;
     g->ipv6 = IP_VER(g->l3[0]) == IPV6_VERSION;
-    g->l3_len = g->ipv6 ? IPV6_HEADER_LEN + ntohs(get16(g->l3 + 4))
-                        : ntohs(get16(g->l3 + 2));
+    g->l3_len = g->ipv6 ? IPV6_HEADER_LEN + ntohs(get_unaligned_u16(g->l3 + 4))
+                        : ntohs(get_unaligned_u16(g->l3 + 2));
     if (g->l3_len > avail || g->tcp < g->l3
         || g->tcp + TCP_HEADER_LEN > g->l3 + g->l3_len) {
         return false;
     }
     g->tcp_len = g->l3 + g->l3_len - g->tcp;
-    g->hlen = TCP_OFFSET(ntohs(get16(g->tcp + 12))) * 4;
+    g->hlen = TCP_OFFSET(ntohs(get_unaligned_u16(g->tcp + 12))) * 4;
     g->partial = (pkt->ofl.flags & DP_OFL_CSUM_PARTIAL)
                  && pkt->ofl.csum_start == pkt->l4_ofs;
     return g->hlen >= TCP_HEADER_LEN && g->hlen <= g->tcp_len;
@@ -479,14 +449,14 @@ ct_ftp_seg_csum(struct ct_ftp_seg *g)
         memcpy(&d, g->l3 + 24, 16);
         sum = csum_pseudo_ipv6(&s, &d, IPPROTO_TCP, g->tcp_len);
     } else {
-        sum = csum_pseudo_ipv4(get32(g->l3 + 12), get32(g->l3 + 16),
+        sum = csum_pseudo_ipv4(get_unaligned_u32(g->l3 + 12), get_unaligned_u32(g->l3 + 16),
                                IPPROTO_TCP, g->tcp_len);
     }
-    put16(g->tcp + 16, 0);
+    put_unaligned_u16(g->tcp + 16, 0);
     if (g->partial) {
-        put16(g->tcp + 16, csum_fold(sum));
+        put_unaligned_u16(g->tcp + 16, csum_fold(sum));
     } else {
-        put16(g->tcp + 16, csum_finish(csum_continue(sum, g->tcp,
+        put_unaligned_u16(g->tcp + 16, csum_finish(csum_continue(sum, g->tcp,
                                                      g->tcp_len)));
     }
 }
@@ -520,13 +490,13 @@ ct_ftp_splice(struct dp_packet *pkt, struct ct_ftp_seg *g, uint32_t ofs,
     g->l3_len += delta;
     g->tcp_len += delta;
     if (g->ipv6) {
-        put16(g->l3 + 4, htons(ntohs(get16(g->l3 + 4)) + delta));
+        put_unaligned_u16(g->l3 + 4, htons(ntohs(get_unaligned_u16(g->l3 + 4)) + delta));
     } else {
-        uint16_t old = get16(g->l3 + 2);
+        uint16_t old = get_unaligned_u16(g->l3 + 2);
 
-        put16(g->l3 + 2, htons(g->l3_len));
-        put16(g->l3 + 10, csum_update16(get16(g->l3 + 10), old,
-                                        get16(g->l3 + 2)));
+        put_unaligned_u16(g->l3 + 2, htons(g->l3_len));
+        put_unaligned_u16(g->l3 + 10, csum_update16(get_unaligned_u16(g->l3 + 10), old,
+                                        get_unaligned_u16(g->l3 + 2)));
     }
     return 0;
 }
@@ -556,25 +526,25 @@ ct_ftp_seqadj_apply(struct ct_ftp_seg *g, const struct ct_alg_state *st,
 {
     const struct ct_alg_seqadj *me = &st->dir[reply];
     const struct ct_alg_seqadj *other = &st->dir[!reply];
-    uint32_t seq = ntohl(get32(g->tcp + 4));
-    uint32_t ack = ntohl(get32(g->tcp + 8));
+    uint32_t seq = ntohl(get_unaligned_u32(g->tcp + 4));
+    uint32_t ack = ntohl(get_unaligned_u32(g->tcp + 8));
     uint32_t new_seq, new_ack = ack;
     bool changed;
 
     new_seq = seq + (ct_seq_after(seq, me->pos) ? me->after : me->before);
-    if (ntohs(get16(g->tcp + 12)) & TCP_ACK) {
+    if (ntohs(get_unaligned_u16(g->tcp + 12)) & TCP_ACK) {
         new_ack = ack - (ct_seq_after(ack - other->before, other->pos)
                          ? other->after : other->before);
     }
     changed = new_seq != seq || new_ack != ack;
-    put32(g->tcp + 4, htonl(new_seq));
-    put32(g->tcp + 8, htonl(new_ack));
+    put_unaligned_u32(g->tcp + 4, htonl(new_seq));
+    put_unaligned_u32(g->tcp + 8, htonl(new_ack));
     if (changed && fix_csum && !g->partial) {
-        uint16_t c = get16(g->tcp + 16);
+        uint16_t c = get_unaligned_u16(g->tcp + 16);
 
         c = csum_update32(c, htonl(seq), htonl(new_seq));
         c = csum_update32(c, htonl(ack), htonl(new_ack));
-        put16(g->tcp + 16, c);
+        put_unaligned_u16(g->tcp + 16, c);
     }
     return changed;
 }
@@ -665,7 +635,7 @@ ct_alg_ftp_handle(const struct ct_alg_call *c)
         return 0;
     }
     ct_alg_state_get(c->conn, &st);
-    seq = ntohl(get32(g.tcp + 4));
+    seq = ntohl(get_unaligned_u32(g.tcp + 4));
     if (g.tcp_len > g.hlen) {
         ct_ftp_parse(g.tcp + g.hlen, g.tcp_len - g.hlen, c->reply, &m);
         if (m.kind != CT_FTP_NONE) {

@@ -426,36 +426,6 @@ ct_nat_select(struct conntrack *ct, const struct ct_tuple *orig,
 
 /* ---- Checksum helpers ------------------------------------------------ */
 
-static inline uint16_t
-get16(const void *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void
-put16(void *p, uint16_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-static inline uint32_t
-get32(const void *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void
-put32(void *p, uint32_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* The L4 checksum field covering the pseudo-header, if any. */
 struct ct_nat_csum {
     uint8_t *field;             /* NULL: none to maintain */
@@ -472,12 +442,12 @@ ct_nat_csum_update32(const struct ct_nat_csum *c, uint32_t old,
     if (!c->field || old == new_) {
         return;
     }
-    v = get16(c->field);
+    v = get_unaligned_u16(c->field);
     if (c->partial) {
-        put16(c->field, ~csum_update32(~v, old, new_));
+        put_unaligned_u16(c->field, ~csum_update32(~v, old, new_));
     } else if (!(c->udp4 && !v)) {
         v = csum_update32(v, old, new_);
-        put16(c->field, c->udp4 && !v ? 0xffff : v);
+        put_unaligned_u16(c->field, c->udp4 && !v ? 0xffff : v);
     }
 }
 
@@ -490,12 +460,12 @@ ct_nat_csum_update128(const struct ct_nat_csum *c, const void *old,
     if (!c->field || !memcmp(old, new_, 16)) {
         return;
     }
-    v = get16(c->field);
+    v = get_unaligned_u16(c->field);
     if (c->partial) {
-        put16(c->field, ~csum_update128(~v, old, new_));
+        put_unaligned_u16(c->field, ~csum_update128(~v, old, new_));
     } else {
         v = csum_update128(v, old, new_);
-        put16(c->field, !v && c->udp4 ? 0xffff : v);
+        put_unaligned_u16(c->field, !v && c->udp4 ? 0xffff : v);
     }
 }
 
@@ -510,12 +480,12 @@ ct_nat_csum_data16(const struct ct_nat_csum *c, uint8_t *field,
     if (!field || c->partial || old == new_) {
         return;
     }
-    v = get16(field);
+    v = get_unaligned_u16(field);
     if (c->udp4 && !v) {
         return;
     }
     v = csum_update16(v, old, new_);
-    put16(field, c->udp4 && !v ? 0xffff : v);
+    put_unaligned_u16(field, c->udp4 && !v ? 0xffff : v);
 }
 
 /* CRC32c (SCTP), nibble-table version: SCTP NAT is rare. */
@@ -669,13 +639,13 @@ ct_nat_set_addr(struct ct_nat_hdrs *h, bool src, const union ct_addr *a)
         ct_nat_csum_update128(&h->csum, old, field);
     } else {
         uint8_t *field = h->l3 + (src ? 12 : 16);
-        uint32_t old = get32(field);
+        uint32_t old = get_unaligned_u32(field);
 
         if (old == a->ipv4) {
             return;
         }
-        put32(field, a->ipv4);
-        put16(h->l3 + 10, csum_update32(get16(h->l3 + 10), old, a->ipv4));
+        put_unaligned_u32(field, a->ipv4);
+        put_unaligned_u16(h->l3 + 10, csum_update32(get_unaligned_u16(h->l3 + 10), old, a->ipv4));
         ct_nat_csum_update32(&h->csum, old, a->ipv4);
     }
 }
@@ -686,10 +656,10 @@ ct_nat_set_port(struct ct_nat_hdrs *h, bool src, uint16_t port)
     uint8_t *field = src ? h->sport : h->dport;
     uint16_t old;
 
-    if (!field || (old = get16(field)) == port) {
+    if (!field || (old = get_unaligned_u16(field)) == port) {
         return;
     }
-    put16(field, port);
+    put_unaligned_u16(field, port);
     if (h->proto == IPPROTO_TCP || h->proto == IPPROTO_UDP
         || h->proto == IPPROTO_UDPLITE) {
         ct_nat_csum_data16(&h->csum, h->csum.field, old, port);
@@ -701,12 +671,12 @@ ct_nat_set_icmp_id(struct ct_nat_hdrs *h, uint16_t id)
 {
     uint16_t old;
 
-    if (!h->icmp_id || (old = get16(h->icmp_id)) == id) {
+    if (!h->icmp_id || (old = get_unaligned_u16(h->icmp_id)) == id) {
         return;
     }
-    put16(h->icmp_id, id);
+    put_unaligned_u16(h->icmp_id, id);
     if (h->icmp_csum && !h->csum.partial) {
-        put16(h->icmp_csum, csum_update16(get16(h->icmp_csum), old, id));
+        put_unaligned_u16(h->icmp_csum, csum_update16(get_unaligned_u16(h->icmp_csum), old, id));
     }
 }
 
@@ -721,7 +691,7 @@ ct_nat_fix_sctp(struct ct_nat_hdrs *h)
         || h->csum.partial) {
         return;
     }
-    put32(h->l4 + 8, 0);
+    put_unaligned_u32(h->l4 + 8, 0);
     crc = ct_nat_crc32c(h->l4, h->l4_len);
     /* The CRC goes on the wire least significant byte first. */
     h->l4[8] = crc;
@@ -736,8 +706,8 @@ static void
 ct_nat_rewrite(struct ct_nat_hdrs *h, const union ct_addr *src,
                const union ct_addr *dst, uint16_t sport, uint16_t dport)
 {
-    uint16_t old_s = h->sport ? get16(h->sport) : 0;
-    uint16_t old_d = h->dport ? get16(h->dport) : 0;
+    uint16_t old_s = h->sport ? get_unaligned_u16(h->sport) : 0;
+    uint16_t old_d = h->dport ? get_unaligned_u16(h->dport) : 0;
 
     ct_nat_set_addr(h, true, src);
     ct_nat_set_addr(h, false, dst);
@@ -759,13 +729,13 @@ ct_nat_flow_update(struct flow *flow, const struct ct_nat_hdrs *h)
         memcpy(&flow->ipv6_src, h->l3 + 8, 16);
         memcpy(&flow->ipv6_dst, h->l3 + 24, 16);
     } else {
-        flow->nw_src = get32(h->l3 + 12);
-        flow->nw_dst = get32(h->l3 + 16);
+        flow->nw_src = get_unaligned_u32(h->l3 + 12);
+        flow->nw_dst = get_unaligned_u32(h->l3 + 16);
     }
     if (h->sport && h->proto != IPPROTO_ICMP
         && h->proto != IPPROTO_ICMPV6_) {
-        flow->tp_src = get16(h->sport);
-        flow->tp_dst = get16(h->dport);
+        flow->tp_src = get_unaligned_u16(h->sport);
+        flow->tp_dst = get_unaligned_u16(h->dport);
     }
 }
 
@@ -835,7 +805,7 @@ ct_nat_icmp_csum(struct ct_nat_hdrs *h)
 {
     uint32_t sum = 0;
 
-    put16(h->l4 + 2, 0);
+    put_unaligned_u16(h->l4 + 2, 0);
     if (h->ipv6) {
         struct in6_addr s, d;
 
@@ -843,7 +813,7 @@ ct_nat_icmp_csum(struct ct_nat_hdrs *h)
         memcpy(&d, h->l3 + 24, 16);
         sum = csum_pseudo_ipv6(&s, &d, IPPROTO_ICMPV6_, h->l4_len);
     }
-    put16(h->l4 + 2, csum_finish(csum_continue(sum, h->l4, h->l4_len)));
+    put_unaligned_u16(h->l4 + 2, csum_finish(csum_continue(sum, h->l4, h->l4_len)));
 }
 
 void
