@@ -12,45 +12,25 @@
 #include "helper-packets.h"
 #include "ofp-flow.h"
 #include "ofproto.h"
+#include "helper-ct-bridge.h"
 #include "smap.h"
 
 #define WAIT_MS 2000
 #define SETTLE_MS 40
 #define IP(a, b, c, d) ((uint32_t) (a) << 24 | (b) << 16 | (c) << 8 | (d))
 
-static struct dpif *dpif;
-static struct dpif_ct *ct;
-static struct ofproto *ofp;
+static struct ct_bridge br;
 
 static void
 setup(void)
 {
-    struct dpif_ct_config ccfg = { .max_conns = 1000, .n_buckets = 256 };
-    struct dpif_config cfg = { .n_workers = 1 };
-
-    ct = dpif_ct_create(&ccfg);
-    cr_assert_not_null(ct);
-    cfg.ct = ct;
-    cr_assert_eq(dpif_create("ctfw", &cfg, &dpif), 0);
-    ofp = ofproto_create_empty("br0", dpif);
-    for (uint32_t i = 1; i <= 2; i++) {
-        char name[16];
-        char *msg = NULL;
-        uint32_t port_no = i;
-
-        snprintf(name, sizeof name, "p%u", i);
-        cr_assert_eq(dpif_port_add(dpif, name, "dummy", NULL, &port_no,
-                                   &msg), 0);
-        cr_assert_eq(ofproto_port_added(ofp, i, name), 0);
-    }
+    ct_bridge_create(&br, "ctfw");
 }
 
 static void
 teardown(void)
 {
-    ofproto_destroy(ofp);
-    dpif_destroy(dpif);
-    dpif_ct_destroy(ct);
+    ct_bridge_destroy(&br);
 }
 
 TestSuite(ctfw, .init = setup, .fini = teardown, .timeout = 30);
@@ -62,7 +42,7 @@ add(const char *text)
     char *err = ofp_parse_flow_mod(&fm, text, OFPFC_ADD, NULL);
 
     cr_assert_null(err, "parse '%s': %s", text, err);
-    cr_assert_eq(ofproto_flow_mod(ofp, &fm, &err), 0, "add '%s': %s", text,
+    cr_assert_eq(ofproto_flow_mod(br.ofp, &fm, &err), 0, "add '%s': %s", text,
                  err ? err : "?");
     ofp_flow_mod_release(&fm);
 }
@@ -85,8 +65,8 @@ firewall(void)
 static int
 pass(uint32_t in, uint32_t out, const uint8_t *frame, size_t len)
 {
-    pkt_inject(dpif, in, frame, len);
-    return pkt_collect(dpif, out, 1, 300, SETTLE_MS, NULL, NULL);
+    pkt_inject(br.dpif, in, frame, len);
+    return pkt_collect(br.dpif, out, 1, 300, SETTLE_MS, NULL, NULL);
 }
 
 static size_t
@@ -135,7 +115,7 @@ Test(ctfw, udp_new_reply_and_blocked)
     /* New from port 1 passes and commits. */
     len = udp(buf, false, 1111);
     cr_assert_eq(pass(1, 2, buf, len), 1, "new from port 1 must pass");
-    cr_assert_eq(dpif_ct_get_nconns(ct), 1);
+    cr_assert_eq(dpif_ct_get_nconns(br.ct), 1);
     /* The reply passes back. */
     len = udp(buf, true, 1111);
     cr_assert_eq(pass(2, 1, buf, len), 1, "reply must pass");
@@ -146,7 +126,7 @@ Test(ctfw, udp_new_reply_and_blocked)
         len = udp(buf, true, 1111);
         cr_assert_eq(pass(2, 1, buf, len), 1);
     }
-    d = dpif_ct_dump_start(ct, NULL, false, false);
+    d = dpif_ct_dump_start(br.ct, NULL, false, false);
     while (dpif_ct_dump_next(d, &s, 100)) {
         continue;
     }
@@ -158,7 +138,7 @@ Test(ctfw, udp_new_reply_and_blocked)
     ds_destroy(&s);
     /* Flushing zone 1 forgets it: the reply is dropped again. */
     struct dpif_ct_flush_filter f = { .has_zone = true, .zone = 1 };
-    cr_assert_eq(dpif_ct_flush(ct, &f), 1);
+    cr_assert_eq(dpif_ct_flush(br.ct, &f), 1);
     len = udp(buf, true, 1111);
     cr_assert_eq(pass(2, 1, buf, len), 0);
 }
@@ -214,11 +194,11 @@ Test(ctfw, zones_keep_tuples_apart)
     len = udp(buf, false, 3333);
     cr_assert_eq(pass(1, 2, buf, len), 1);
     struct dpif_ct_zone_stats zs;
-    dpif_ct_get_zone_stats(ct, 1, &zs);
+    dpif_ct_get_zone_stats(br.ct, 1, &zs);
     cr_assert_eq(zs.count, 1);
-    dpif_ct_get_zone_stats(ct, 2, &zs);
+    dpif_ct_get_zone_stats(br.ct, 2, &zs);
     cr_assert_eq(zs.count, 1);
-    cr_assert_eq(dpif_ct_get_nconns(ct), 2);
+    cr_assert_eq(dpif_ct_get_nconns(br.ct), 2);
 }
 
 Test(ctfw, ct_requires_valid_exec)
@@ -229,7 +209,7 @@ Test(ctfw, ct_requires_valid_exec)
                                    NULL);
 
     cr_assert_null(err);
-    cr_assert_neq(ofproto_flow_mod(ofp, &fm, &err), 0);
+    cr_assert_neq(ofproto_flow_mod(br.ofp, &fm, &err), 0);
     cr_assert(err && strstr(err, "commit"), "%s", err ? err : "");
     free(err);
     ofp_flow_mod_release(&fm);
@@ -275,30 +255,30 @@ Test(ctfw, control_api)
     char *err = NULL;
 
     smap_replace(&keys, "udp_first", "7");
-    cr_assert_eq(dpif_ct_tp_set(ct, &zone, &keys, &err), 0);
-    cr_assert_eq(dpif_ct_tp_get(ct, &zone, &out), 0);
+    cr_assert_eq(dpif_ct_tp_set(br.ct, &zone, &keys, &err), 0);
+    cr_assert_eq(dpif_ct_tp_get(br.ct, &zone, &out), 0);
     cr_assert_str_eq(smap_get(&out, "udp_first"), "7");
-    cr_assert_eq(dpif_ct_tp_del(ct, zone), 0);
-    cr_assert_eq(dpif_ct_tp_get(ct, &zone, &out), -ENOENT);
+    cr_assert_eq(dpif_ct_tp_del(br.ct, zone), 0);
+    cr_assert_eq(dpif_ct_tp_get(br.ct, &zone, &out), -ENOENT);
     smap_replace(&keys, "bogus", "1");
-    cr_assert_eq(dpif_ct_tp_set(ct, &zone, &keys, &err), -EINVAL);
+    cr_assert_eq(dpif_ct_tp_set(br.ct, &zone, &keys, &err), -EINVAL);
     cr_assert(err && strstr(err, "bogus"));
     free(err);
     smap_destroy(&keys);
     smap_destroy(&out);
 
-    dpif_ct_set_zone_limit(ct, 9, 5);
+    dpif_ct_set_zone_limit(br.ct, 9, 5);
     struct dpif_ct_zone_stats zs;
-    dpif_ct_get_zone_stats(ct, 9, &zs);
+    dpif_ct_get_zone_stats(br.ct, 9, &zs);
     cr_assert_eq(zs.limit, 5);
     cr_assert(zs.own_limit);
-    dpif_ct_set_maxconns(ct, 77);
-    cr_assert_eq(dpif_ct_get_maxconns(ct), 77);
+    dpif_ct_set_maxconns(br.ct, 77);
+    cr_assert_eq(dpif_ct_get_maxconns(br.ct), 77);
 
     cr_assert_eq(dpif_ct_tuple_parse("ct_nw_src=10.0.0.1,ct_nw_dst=10.0.0.2,"
                                      "ct_nw_proto=17,ct_tp_src=1,"
                                      "ct_tp_dst=2", &t, &err), 0);
     cr_assert_eq(dpif_ct_tuple_parse("ct_nw_src=xx", &t, &err), -EINVAL);
     free(err);
-    cr_assert_geq(dpif_ct_run(ct, 1000), 1000);
+    cr_assert_geq(dpif_ct_run(br.ct, 1000), 1000);
 }

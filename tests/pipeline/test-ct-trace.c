@@ -15,43 +15,23 @@
 #include "ofp-flow.h"
 #include "ofpact.h"
 #include "ofproto.h"
+#include "helper-ct-bridge.h"
 
 #define SETTLE_MS 40
 #define IP(a, b, c, d) ((uint32_t) (a) << 24 | (b) << 16 | (c) << 8 | (d))
 
-static struct dpif *dpif;
-static struct dpif_ct *ct;
-static struct ofproto *ofp;
+static struct ct_bridge br;
 
 static void
 setup(void)
 {
-    struct dpif_ct_config ccfg = { .max_conns = 1000, .n_buckets = 256 };
-    struct dpif_config cfg = { .n_workers = 1 };
-
-    ct = dpif_ct_create(&ccfg);
-    cr_assert_not_null(ct);
-    cfg.ct = ct;
-    cr_assert_eq(dpif_create("cttr", &cfg, &dpif), 0);
-    ofp = ofproto_create_empty("br0", dpif);
-    for (uint32_t i = 1; i <= 2; i++) {
-        char name[16];
-        char *msg = NULL;
-        uint32_t port_no = i;
-
-        snprintf(name, sizeof name, "p%u", i);
-        cr_assert_eq(dpif_port_add(dpif, name, "dummy", NULL, &port_no,
-                                   &msg), 0);
-        cr_assert_eq(ofproto_port_added(ofp, i, name), 0);
-    }
+    ct_bridge_create(&br, "cttr");
 }
 
 static void
 teardown(void)
 {
-    ofproto_destroy(ofp);
-    dpif_destroy(dpif);
-    dpif_ct_destroy(ct);
+    ct_bridge_destroy(&br);
 }
 
 TestSuite(cttr, .init = setup, .fini = teardown, .timeout = 30);
@@ -66,7 +46,7 @@ try_mod(const char *text, enum ofp_flow_mod_command cmd)
     if (err) {
         return err;
     }
-    if (ofproto_flow_mod(ofp, &fm, &err) && !err) {
+    if (ofproto_flow_mod(br.ofp, &fm, &err) && !err) {
         err = xstrdup("failed without a message");
     }
     ofp_flow_mod_release(&fm);
@@ -105,8 +85,8 @@ pass(uint32_t in, uint32_t out, const uint8_t *frame, size_t len,
 {
     size_t last_len;
 
-    pkt_inject(dpif, in, frame, len);
-    return pkt_collect(dpif, out, 1, 300, SETTLE_MS, last,
+    pkt_inject(br.dpif, in, frame, len);
+    return pkt_collect(br.dpif, out, 1, 300, SETTLE_MS, last,
                        last ? &last_len : NULL);
 }
 
@@ -133,36 +113,36 @@ Test(cttr, recirc_ids_freed_with_megaflows)
         "actions=move:NXM_OF_UDP_SRC[]->NXM_NX_REG0[0..15],"
         "ct(table=1,zone=1)");
     add("table=1,priority=10,ip,actions=output:2");
-    cr_assert_eq(ofproto_recirc_count(ofp), 0);
+    cr_assert_eq(ofproto_recirc_count(br.ofp), 0);
     for (int i = 0; i < 40; i++) {
         len = udp(buf, false, 2000 + i);
-        pkt_inject(dpif, 1, buf, len);
+        pkt_inject(br.dpif, 1, buf, len);
     }
-    n_out = pkt_collect(dpif, 2, 40, 2000, SETTLE_MS, NULL, NULL);
+    n_out = pkt_collect(br.dpif, 2, 40, 2000, SETTLE_MS, NULL, NULL);
     cr_assert_eq(n_out, 40);
-    cr_assert_eq(ofproto_recirc_count(ofp), 40);
+    cr_assert_eq(ofproto_recirc_count(br.ofp), 40);
     /* The same states again: deduplicated, no new id. */
     for (int i = 0; i < 40; i++) {
         len = udp(buf, false, 2000 + i);
-        pkt_inject(dpif, 1, buf, len);
+        pkt_inject(br.dpif, 1, buf, len);
     }
-    cr_assert_eq(pkt_collect(dpif, 2, 40, 2000, SETTLE_MS, NULL, NULL), 40);
-    cr_assert_eq(ofproto_recirc_count(ofp), 40);
+    cr_assert_eq(pkt_collect(br.dpif, 2, 40, 2000, SETTLE_MS, NULL, NULL), 40);
+    cr_assert_eq(ofproto_recirc_count(br.ofp), 40);
 
     /* Flushing the megaflows drops the references: the ids are freed. */
-    dpif_flow_flush(dpif);
-    cr_assert_eq(ofproto_recirc_count(ofp), 0);
+    dpif_flow_flush(br.dpif);
+    cr_assert_eq(ofproto_recirc_count(br.ofp), 0);
 
     /* Traffic still works with fresh ids. */
     len = udp(buf, false, 2000);
     cr_assert_eq(pass(1, 2, buf, len, NULL), 1);
-    cr_assert_eq(ofproto_recirc_count(ofp), 1);
+    cr_assert_eq(ofproto_recirc_count(br.ofp), 1);
 
     /* Deleting the rule that freezes the state revalidates its megaflow
      * away, which frees the id. */
     char *err = try_mod("table=0,udp,in_port=1", OFPFC_DELETE);
     cr_assert_null(err, "%s", err);
-    cr_assert_eq(ofproto_recirc_count(ofp), 0);
+    cr_assert_eq(ofproto_recirc_count(br.ofp), 0);
     cr_assert_eq(pass(1, 2, buf, len, NULL), 0);
 }
 
@@ -174,8 +154,8 @@ Test(cttr, trace_and_packet_out_hold_no_ids)
 
     add("table=0,priority=10,ip,actions=ct(table=1,zone=1)");
     add("table=1,priority=10,ip,actions=output:2");
-    cr_assert_eq(ofproto_trace_packet(ofp, 1, buf, len, &s), 0);
-    cr_assert_eq(ofproto_recirc_count(ofp), 0, "%s", ds_cstr(&s));
+    cr_assert_eq(ofproto_trace_packet(br.ofp, 1, buf, len, &s), 0);
+    cr_assert_eq(ofproto_recirc_count(br.ofp), 0, "%s", ds_cstr(&s));
     ds_destroy(&s);
 }
 
@@ -205,7 +185,7 @@ Test(cttr, ct_requires_ip)
     add("ipv6,actions=ct(zone=1)");
     add("tcp,actions=ct(commit,nat(src=10.0.0.9))");
     add("ip,ct_state=+trk+inv,actions=ct(zone=3)");
-    cr_assert_eq(ofproto_flow_count(ofp, 0), 4);
+    cr_assert_eq(ofproto_flow_count(br.ofp, 0), 4);
 }
 
 Test(cttr, nat_without_ct_refused)
@@ -234,7 +214,7 @@ Test(cttr, bare_nat_new_connection_untouched)
     cr_assert_eq(pass(1, 2, buf, len, out), 1);
     cr_assert_eq(ip_at(out, len, 12), IP(10, 0, 0, 1));
     cr_assert_eq(ip_at(out, len, 16), IP(10, 0, 0, 2));
-    cr_assert_eq(dpif_ct_get_nconns(ct), 1);
+    cr_assert_eq(dpif_ct_get_nconns(br.ct), 1);
 }
 
 Test(cttr, bare_nat_applies_existing_binding)
@@ -267,7 +247,7 @@ Test(cttr, bare_nat_applies_existing_binding)
     pkt_fix_csums(buf, len);
     cr_assert_eq(pass(2, 1, buf, len, out), 1);
     cr_assert_eq(ip_at(out, len, 16), IP(10, 0, 0, 7));
-    cr_assert_eq(dpif_ct_get_nconns(ct), 1, "not committed");
+    cr_assert_eq(dpif_ct_get_nconns(br.ct), 1, "not committed");
 }
 
 Test(cttr, zone_nat_exhaustion_in_stats)
@@ -277,7 +257,7 @@ Test(cttr, zone_nat_exhaustion_in_stats)
     struct dpif_ct_stats st;
     size_t len;
 
-    dpif_ct_get_zone_stats(ct, 7, &before);
+    dpif_ct_get_zone_stats(br.ct, 7, &before);
     /* One address and one port: the second connection to the same
      * destination finds no free tuple. */
     add("table=0,priority=10,udp,in_port=1,"
@@ -286,12 +266,12 @@ Test(cttr, zone_nat_exhaustion_in_stats)
     cr_assert_eq(pass(1, 2, buf, len, NULL), 1);
     len = udp(buf, false, 1002);
     pass(1, 2, buf, len, NULL);
-    dpif_ct_get_zone_stats(ct, 7, &after);
-    dpif_ct_get_stats(ct, &st);
+    dpif_ct_get_zone_stats(br.ct, 7, &after);
+    dpif_ct_get_stats(br.ct, &st);
     cr_assert_geq(st.nat_exhausted, 1);
     cr_assert_eq(after.nat_exhausted - before.nat_exhausted,
                  st.nat_exhausted);
-    dpif_ct_get_zone_stats(ct, 8, &after);
+    dpif_ct_get_zone_stats(br.ct, 8, &after);
     cr_assert_eq(after.nat_exhausted, 0);
 }
 
@@ -331,22 +311,22 @@ Test(cttr, trace_reply_sees_live_est)
     firewall();
     len = udp(buf, false, 1111);
     cr_assert_eq(pass(1, 2, buf, len, NULL), 1);
-    cr_assert_eq(dpif_ct_get_nconns(ct), 1);
+    cr_assert_eq(dpif_ct_get_nconns(br.ct), 1);
 
     len = udp(buf, true, 1111);
-    cr_assert_eq(ofproto_trace_packet(ofp, 2, buf, len, &s), 0);
+    cr_assert_eq(ofproto_trace_packet(br.ofp, 2, buf, len, &s), 0);
     sec = recirc_section(&s);
     cr_assert(strstr(sec, "(live table: state=+est+rpl+trk, zone=1"),
               "%s", ds_cstr(&s));
     cr_assert(strstr(sec, "ct_state=+est+trk,ip"), "%s", ds_cstr(&s));
     cr_assert(strstr(sec, "priority 100"), "%s", ds_cstr(&s));
     cr_assert(strstr(sec, "Datapath actions: 1\n"), "%s", ds_cstr(&s));
-    /* The first pass is unchanged: ct then recirc. */
+    /* The first pass is unchanged: br.ct then recirc. */
     cr_assert(strstr(ds_cstr(&s), "Datapath actions: ct(zone=1),recirc("),
               "%s", ds_cstr(&s));
     ds_destroy(&s);
     /* Read-only: nothing created. */
-    cr_assert_eq(dpif_ct_get_nconns(ct), 1);
+    cr_assert_eq(dpif_ct_get_nconns(br.ct), 1);
 }
 
 Test(cttr, trace_without_connection_sees_new)
@@ -358,7 +338,7 @@ Test(cttr, trace_without_connection_sees_new)
 
     firewall();
     len = udp(buf, true, 2222);
-    cr_assert_eq(ofproto_trace_packet(ofp, 2, buf, len, &s), 0);
+    cr_assert_eq(ofproto_trace_packet(br.ofp, 2, buf, len, &s), 0);
     sec = recirc_section(&s);
     cr_assert(strstr(sec, "(live table: state=+new+trk, zone=1"), "%s",
               ds_cstr(&s));
@@ -367,13 +347,13 @@ Test(cttr, trace_without_connection_sees_new)
 
     /* From port 1, +new commits (in the trace, only said). */
     len = udp(buf, false, 2222);
-    cr_assert_eq(ofproto_trace_packet(ofp, 1, buf, len, &s), 0);
+    cr_assert_eq(ofproto_trace_packet(br.ofp, 1, buf, len, &s), 0);
     sec = recirc_section(&s);
     cr_assert(strstr(sec, "state=+new+trk"), "%s", ds_cstr(&s));
     cr_assert(strstr(sec, "Datapath actions: ct(commit,zone=1),2\n"), "%s",
               ds_cstr(&s));
     ds_destroy(&s);
-    cr_assert_eq(dpif_ct_get_nconns(ct), 0, "trace must not commit");
+    cr_assert_eq(dpif_ct_get_nconns(br.ct), 0, "trace must not commit");
 }
 
 Test(cttr, trace_flow_text_uses_flow_state)
@@ -386,7 +366,7 @@ Test(cttr, trace_flow_text_uses_flow_state)
     size_t len;
 
     firewall();
-    /* Port 2 goes through ct whatever the flow's ct_state says. */
+    /* Port 2 goes through br.ct whatever the flow's ct_state says. */
     add("table=0,priority=20,ip,in_port=2,actions=ct(table=1,zone=1)");
     /* A live connection exists, but a flow trace cannot see it. */
     len = udp(buf, false, 3333);
@@ -397,7 +377,7 @@ Test(cttr, trace_flow_text_uses_flow_state)
     dp_packet_delete(pkt);
     flow.in_port = 2;
 
-    cr_assert_eq(ofproto_trace(ofp, &flow, &s), 0);
+    cr_assert_eq(ofproto_trace(br.ofp, &flow, &s), 0);
     sec = recirc_section(&s);
     cr_assert(strstr(sec, "state=+new+trk"), "%s", ds_cstr(&s));
     cr_assert(strstr(sec, "a real packet would be looked up"), "%s",
@@ -407,7 +387,7 @@ Test(cttr, trace_flow_text_uses_flow_state)
 
     /* The state the user gives is used as is. */
     flow.ct_state = CS_TRACKED | CS_ESTABLISHED;
-    cr_assert_eq(ofproto_trace(ofp, &flow, &s), 0);
+    cr_assert_eq(ofproto_trace(br.ofp, &flow, &s), 0);
     sec = recirc_section(&s);
     cr_assert(strstr(sec, "state=+est+trk, zone=1"), "%s", ds_cstr(&s));
     cr_assert(strstr(sec, "Datapath actions: 1\n"), "%s", ds_cstr(&s));
@@ -426,15 +406,15 @@ Test(cttr, packet_out_ct_recirc_and_prereq)
     err = ofpacts_parse("ct(table=1,zone=1)", NULL, &acts);
     cr_assert_null(err, "%s", err);
     len = udp(buf, false, 8888);
-    cr_assert_eq(ofproto_packet_out(ofp, 1, buf, len, &acts, &err), 0,
+    cr_assert_eq(ofproto_packet_out(br.ofp, 1, buf, len, &acts, &err), 0,
                  "%s", err ? err : "");
-    cr_assert_eq(pkt_collect(dpif, 2, 1, 1000, SETTLE_MS, NULL, NULL), 1);
+    cr_assert_eq(pkt_collect(br.dpif, 2, 1, 1000, SETTLE_MS, NULL, NULL), 1);
     /* The id lived only for the packet-out. */
-    cr_assert_eq(ofproto_recirc_count(ofp), 0);
+    cr_assert_eq(ofproto_recirc_count(br.ofp), 0);
 
     len = pkt_arp(buf, 1, pkt_mac(1), IP(10, 0, 0, 1), pkt_mac(2),
                   IP(10, 0, 0, 2));
-    cr_assert_neq(ofproto_packet_out(ofp, 1, buf, len, &acts, &err), 0);
+    cr_assert_neq(ofproto_packet_out(br.ofp, 1, buf, len, &acts, &err), 0);
     cr_assert(err && strstr(err, "ct requires ip or ipv6"), "%s",
               err ? err : "accepted");
     free(err);
