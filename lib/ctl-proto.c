@@ -66,6 +66,7 @@ ctl_type_name(int type)
     case CTL_CT_INFO_REPLY: return "CT_INFO_REPLY";
     case CTL_CT_MONITOR: return "CT_MONITOR";
     case CTL_CT_EVENT: return "CT_EVENT";
+    case CTL_RESTART: return "RESTART";
     default: return "UNKNOWN";
     }
 }
@@ -805,6 +806,7 @@ put_body(struct ctl_enc *e, const struct ctl_msg *msg)
     case CTL_BARRIER_REPLY:
     case CTL_OK:
     case CTL_STATUS_REQUEST:
+    case CTL_RESTART:
         return true;
     case CTL_SET_CONN_FLAGS:
         ctl_put_u32(e, msg->conn_flags);
@@ -1393,6 +1395,7 @@ get_body(struct ctl_dec *d, struct ctl_msg *msg)
     case CTL_BARRIER_REPLY:
     case CTL_OK:
     case CTL_STATUS_REQUEST:
+    case CTL_RESTART:
         return true;
     case CTL_SET_CONN_FLAGS:
         if (!ctl_get_u32(d, "connection flags", &msg->conn_flags)) {

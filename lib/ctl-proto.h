@@ -119,6 +119,11 @@ enum ctl_type {
     CTL_CT_MONITOR = 89,        /* struct ctl_ct_monitor: subscribe; OK */
     CTL_CT_EVENT = 90,          /* struct ctl_ct_event: asynchronous,
                                  * daemon to a subscribed client, xid 0 */
+
+    /* Management (112-127). */
+    CTL_RESTART = 112,          /* no body: save state, reply OK, then
+                                 * re-execute the daemon's binary */
+    /* 113-119: packet capture (see CTL_CAPTURE_*, lib/ctl-proto.h). */
 };
 
 /* Multipart kinds (struct ctl_mp_request / ctl_mp_reply 'mp_type').  Same

@@ -1389,6 +1389,13 @@ static const struct vsctl_command commands[] = {
     { "version", 0, 0, cmd_version, "", "print the version of vsctl" },
 };
 
+static const struct vsctl_command_group command_groups[] = {
+    { "Conntrack commands", vsctl_ct_commands, &vsctl_ct_n_commands },
+    { "Administration", vsctl_admin_commands, &vsctl_admin_n_commands },
+    { "Capture", vsctl_capture_commands, &vsctl_capture_n_commands },
+    { "TLS certificates", vsctl_pki_commands, &vsctl_pki_n_commands },
+};
+
 static void
 usage(void)
 {
@@ -1399,12 +1406,18 @@ usage(void)
         printf("  %s\n      %s\n", syn, commands[i].help);
         free(syn);
     }
-    printf("\nConntrack commands:\n");
-    for (size_t i = 0; i < vsctl_ct_n_commands; i++) {
-        const struct vsctl_command *c = &vsctl_ct_commands[i];
-        char *syn = xasprintf("%s %s", c->name, c->args);
-        printf("  %s\n      %s\n", syn, c->help);
-        free(syn);
+    for (size_t g = 0; g < ARRAY_SIZE(command_groups); g++) {
+        const struct vsctl_command_group *grp = &command_groups[g];
+        if (!*grp->n_commands) {
+            continue;
+        }
+        printf("\n%s:\n", grp->title);
+        for (size_t i = 0; i < *grp->n_commands; i++) {
+            const struct vsctl_command *c = &grp->commands[i];
+            char *syn = xasprintf("%s %s", c->name, c->args);
+            printf("  %s\n      %s\n", syn, c->help);
+            free(syn);
+        }
     }
     printf("\nOptions:\n"
            "  --server=unix:PATH   daemon socket (default: unix:%s)\n"
@@ -1423,6 +1436,16 @@ usage(void)
            "exists\n"
            "  --if-exists          del-br, del-port: no error if it is "
            "missing\n"
+           "  --private-key=FILE   --server=ssl:, pki: this client's key\n"
+           "  --certificate=FILE   --server=ssl:: this client's "
+           "certificate\n"
+           "  --ca-cert=FILE       --server=ssl:: the CA that signed the "
+           "daemon's\n"
+           "  --count=N            capture: stop after N packets\n"
+           "  --duration=SECS      capture: stop after SECS seconds\n"
+           "  --direction=rx|tx|both  capture: which packets (default: "
+           "both)\n"
+           "  --filter=EXPR        capture: pcap filter expression\n"
            "  -m, --more           dump-conntrack: ids, status and both "
            "directions'\n"
            "                       TCP states\n"
@@ -1438,9 +1461,11 @@ usage(void)
 enum {
     OPT_SERVER = 256, OPT_FORMAT, OPT_STRICT, OPT_BUNDLE, OPT_NO_STATS,
     OPT_NAMES, OPT_NO_NAMES, OPT_MAY_EXIST, OPT_IF_EXISTS, OPT_MAY_CREATE,
+    OPT_PRIVATE_KEY, OPT_CERTIFICATE, OPT_CA_CERT, OPT_COUNT, OPT_DURATION,
+    OPT_DIRECTION, OPT_FILTER,
 };
 
-/* Looks 'name' up in both command tables. */
+/* Looks 'name' up in every command table. */
 static const struct vsctl_command *
 find_command(const char *name)
 {
@@ -1449,9 +1474,12 @@ find_command(const char *name)
             return &commands[i];
         }
     }
-    for (size_t i = 0; i < vsctl_ct_n_commands; i++) {
-        if (!strcmp(vsctl_ct_commands[i].name, name)) {
-            return &vsctl_ct_commands[i];
+    for (size_t g = 0; g < ARRAY_SIZE(command_groups); g++) {
+        const struct vsctl_command_group *grp = &command_groups[g];
+        for (size_t i = 0; i < *grp->n_commands; i++) {
+            if (!strcmp(grp->commands[i].name, name)) {
+                return &grp->commands[i];
+            }
         }
     }
     return NULL;
@@ -1473,6 +1501,13 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
         { "may-exist", no_argument, NULL, OPT_MAY_EXIST },
         { "if-exists", no_argument, NULL, OPT_IF_EXISTS },
         { "may-create", no_argument, NULL, OPT_MAY_CREATE },
+        { "private-key", required_argument, NULL, OPT_PRIVATE_KEY },
+        { "certificate", required_argument, NULL, OPT_CERTIFICATE },
+        { "ca-cert", required_argument, NULL, OPT_CA_CERT },
+        { "count", required_argument, NULL, OPT_COUNT },
+        { "duration", required_argument, NULL, OPT_DURATION },
+        { "direction", required_argument, NULL, OPT_DIRECTION },
+        { "filter", required_argument, NULL, OPT_FILTER },
         { "more", no_argument, NULL, 'm' },
         { "statistics", no_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
@@ -1520,6 +1555,35 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
         case OPT_MAY_EXIST: ctx->may_exist = true; break;
         case OPT_IF_EXISTS: ctx->if_exists = true; break;
         case OPT_MAY_CREATE: ctx->may_create = true; break;
+        case OPT_PRIVATE_KEY: ctx->private_key = optarg; break;
+        case OPT_CERTIFICATE: ctx->certificate = optarg; break;
+        case OPT_CA_CERT: ctx->ca_cert = optarg; break;
+        case OPT_COUNT:
+            if (!str_to_u64(optarg, UINT64_MAX, &ctx->count)
+                || !ctx->count) {
+                vsctl_fatal(2, "invalid count '%s' (expected a positive "
+                            "number)", optarg);
+            }
+            break;
+        case OPT_DURATION: {
+            char *end;
+            ctx->duration = strtod(optarg, &end);
+            if (*end || end == optarg || !(ctx->duration > 0)
+                || ctx->duration > 1e9) {
+                vsctl_fatal(2, "invalid duration '%s' (expected seconds)",
+                            optarg);
+            }
+            break;
+        }
+        case OPT_DIRECTION:
+            if (strcmp(optarg, "rx") && strcmp(optarg, "tx")
+                && strcmp(optarg, "both")) {
+                vsctl_fatal(2, "invalid direction '%s' (expected rx, tx or "
+                            "both)", optarg);
+            }
+            ctx->direction = optarg;
+            break;
+        case OPT_FILTER: ctx->filter = optarg; break;
         case 'm': ctx->more = true; break;
         case 's': ctx->statistics = true; break;
         case 'h':

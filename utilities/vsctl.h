@@ -20,6 +20,15 @@ struct vsctl_ctx {
     bool may_create;            /* mod-group --may-create */
     bool more;                  /* -m, --more: dump-conntrack details */
     bool statistics;            /* -s, --statistics: dump-conntrack */
+    /* TLS (--server=ssl:...; also for `pki`). */
+    const char *private_key;    /* --private-key=FILE */
+    const char *certificate;    /* --certificate=FILE */
+    const char *ca_cert;        /* --ca-cert=FILE */
+    /* capture. */
+    uint64_t count;             /* --count=N, 0: no limit */
+    double duration;            /* --duration=SECS, 0: no limit */
+    const char *direction;      /* --direction=rx|tx|both, NULL: both */
+    const char *filter;         /* --filter=EXPR (pcap syntax), or NULL */
     struct stream *stream;      /* NULL until the first request */
     uint32_t next_xid;
 };
@@ -56,9 +65,25 @@ struct vsctl_command {
     const char *help;
 };
 
+/* A group of commands, printed under its own heading by --help. */
+struct vsctl_command_group {
+    const char *title;
+    const struct vsctl_command *commands;
+    const size_t *n_commands;
+};
+
 /* vsctl-ct.c: the conntrack commands. */
 extern const struct vsctl_command vsctl_ct_commands[];
 extern const size_t vsctl_ct_n_commands;
+/* vsctl-admin.c: restart and other daemon management. */
+extern const struct vsctl_command vsctl_admin_commands[];
+extern const size_t vsctl_admin_n_commands;
+/* vsctl-capture.c: packet capture. */
+extern const struct vsctl_command vsctl_capture_commands[];
+extern const size_t vsctl_capture_n_commands;
+/* vsctl-pki.c: the certificate authority for TLS control. */
+extern const struct vsctl_command vsctl_pki_commands[];
+extern const size_t vsctl_pki_n_commands;
 
 /* Fills 'map' with the ports of 'bridge' (asks the daemon). */
 void vsctl_port_map(struct vsctl_ctx *, const char *bridge,
