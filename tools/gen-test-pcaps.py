@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generates the pcap files in tests/data/ used by tests/unit/test-flow-pcap.c.
+"""Generates the pcap files in tests/data/ used by tests/unit/test-flow-pcap.c
+and tests/pipeline/test-ct-pcap.c (ct-*.pcap, see write_ct()).
 
 Uses only the Python standard library.  For every packet it also writes
 the expected result of flow_extract() + flow_format() (an independent
@@ -238,6 +239,287 @@ def write_pcap(path, records):
             f.write(data)
 
 
+# ---- Conntrack pipeline captures (tests/pipeline/test-ct-pcap.c) -------
+#
+# Each scenario is a conversation as a tap between the two bridge ports
+# would capture it: frames from CT_MAC1 enter port 1 (the inside), frames
+# from CT_MAC2 enter port 2.  ct-NAME.pcap holds the conversation;
+# ct-NAME-out1.pcap and ct-NAME-out2.pcap hold what the stateful firewall
+# must send out of port 1 and port 2, in order, byte for byte (computed
+# here with full checksums, independently of the switch's incremental
+# updates).
+
+CT_MAC1 = "02:00:00:00:00:01"
+CT_MAC2 = "02:00:00:00:00:02"
+SNAT_ADDR = "192.168.0.100"
+
+
+def ct_eth(payload, from1):
+    src, dst = (CT_MAC1, CT_MAC2) if from1 else (CT_MAC2, CT_MAC1)
+    return mac(dst) + mac(src) + struct.pack("!H", 0x0800) + payload
+
+
+def ct_ip(l4, proto, src, dst, ident):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ident, 0x4000,
+                      64, proto, 0, ip4(src), ip4(dst))
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return hdr + l4
+
+
+def l4_csum(src, dst, proto, l4, ofs):
+    pseudo = ip4(src) + ip4(dst) + struct.pack("!BBH", 0, proto, len(l4))
+    c = csum(pseudo + l4)
+    if proto == 17 and c == 0:
+        c = 0xFFFF
+    return l4[:ofs] + struct.pack("!H", c) + l4[ofs + 2:]
+
+
+def ct_tcp(src, dst, sport, dport, seq, ack, flags, payload=b"",
+           opts=b"", win=64240):
+    l4 = struct.pack("!HHIIHHHH", sport, dport, seq & 0xFFFFFFFF,
+                     ack & 0xFFFFFFFF, ((5 + len(opts) // 4) << 12) | flags,
+                     win, 0, 0) + opts + payload
+    return l4_csum(src, dst, 6, l4, 16)
+
+
+def ct_udp(src, dst, sport, dport, payload, with_csum=True):
+    l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    return l4_csum(src, dst, 17, l4, 6) if with_csum else l4
+
+
+def ct_icmp(typ, ident, seq, payload):
+    l4 = struct.pack("!BBHHH", typ, 0, 0, ident, seq) + payload
+    return l4[:2] + struct.pack("!H", csum(l4)) + l4[4:]
+
+
+SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
+# MSS 1460, SACK permitted, window scale 7 (as a Linux SYN, less
+# timestamps).
+SYN_OPTS = b"\x02\x04\x05\xb4\x04\x02\x01\x03\x03\x07\x01\x01"
+
+
+class Conv:
+    """Builds one conversation.  Packets are (from1, proto, src, dst, l4
+    builder args) so the SNAT scenario can re-render them translated."""
+
+    def __init__(self):
+        self.pkts = []
+        self.ident = 0x100
+
+    def add(self, from1, proto, src, dst, make):
+        self.ident += 1
+        self.pkts.append((from1, proto, src, dst, make, self.ident))
+
+    def tcp_stream(self, c, s, cport, sport, exchange, isn_c=1000,
+                   isn_s=5000, client_first=True):
+        """Handshake, then 'exchange' [(from_client, bytes)], then a FIN
+        from the client, the server's FIN|ACK and the last ACK.
+        'client_first': the client (of this TCP stream) is on port 1."""
+        cs, ss = isn_c, isn_s
+        c1 = client_first
+
+        def seg(from_c, seq, ack, flags, payload=b"", opts=b""):
+            src, dst, sp, dp = (c, s, cport, sport) if from_c else \
+                (s, c, sport, cport)
+            self.add(c1 if from_c else not c1, 6, src, dst,
+                     lambda a, b, sp=sp, dp=dp, seq=seq, ack=ack,
+                     flags=flags, payload=payload, opts=opts:
+                     ct_tcp(a, b, sp, dp, seq, ack, flags, payload, opts))
+
+        seg(True, cs, 0, SYN, opts=SYN_OPTS)
+        seg(False, ss, cs + 1, SYN | ACK, opts=SYN_OPTS)
+        cs += 1
+        ss += 1
+        seg(True, cs, ss, ACK)
+        for from_c, data in exchange:
+            if from_c:
+                seg(True, cs, ss, PSH | ACK, data)
+                cs += len(data)
+                seg(False, ss, cs, ACK)
+            else:
+                seg(False, ss, cs, PSH | ACK, data)
+                ss += len(data)
+                seg(True, cs, ss, ACK)
+        seg(True, cs, ss, FIN | ACK)
+        cs += 1
+        seg(False, ss, cs, FIN | ACK)
+        ss += 1
+        seg(True, cs, ss, ACK)
+
+    def frames(self, xlate=None):
+        """[(from1, frame)]; 'xlate'(from1, src, dst) -> (src, dst) renders
+        the packet with other addresses (checksums computed afresh)."""
+        out = []
+        for from1, proto, src, dst, make, ident in self.pkts:
+            if xlate:
+                src, dst = xlate(from1, src, dst)
+            out.append((from1, ct_eth(ct_ip(make(src, dst), proto, src, dst,
+                                            ident), from1)))
+        return out
+
+
+def ct_scenarios():
+    """Yields (name, conversation frames, expected out1, expected out2)."""
+    def passthrough(name, conv):
+        fr = conv.frames()
+        return (name, fr, [f for d, f in fr if not d],
+                [f for d, f in fr if d])
+
+    # TCP: handshake, a request, a two-segment response, FIN both ways.
+    cv = Conv()
+    cv.tcp_stream("10.0.0.1", "10.0.0.2", 40000, 80,
+                  [(True, b"GET / HTTP/1.0\r\n\r\n"),
+                   (False, b"HTTP/1.0 200 OK\r\n\r\n"),
+                   (False, b"hello, world\n" * 20)])
+    yield passthrough("ct-tcp", cv)
+
+    # UDP: three queries and answers.
+    cv = Conv()
+    for i in range(3):
+        q = struct.pack("!H", 0x1000 + i) + b"\x01\x00\x00\x01" + bytes(6)
+        cv.add(True, 17, "10.0.0.1", "10.0.0.3",
+               lambda a, b, q=q: ct_udp(a, b, 5353, 53, q))
+        cv.add(False, 17, "10.0.0.3", "10.0.0.1",
+               lambda a, b, q=q: ct_udp(a, b, 53, 5353, q + bytes(16)))
+    yield passthrough("ct-udp", cv)
+
+    # ICMP echo, three requests and replies.
+    cv = Conv()
+    for i in range(1, 4):
+        cv.add(True, 1, "10.0.0.1", "10.0.0.2",
+               lambda a, b, i=i: ct_icmp(8, 0x4d2, i, b"ping" * 14))
+        cv.add(False, 1, "10.0.0.2", "10.0.0.1",
+               lambda a, b, i=i: ct_icmp(0, 0x4d2, i, b"ping" * 14))
+    yield passthrough("ct-icmp", cv)
+
+    # Unsolicited traffic from port 2: a SYN (and its retransmission), a
+    # UDP datagram, an echo request.  Nothing passes, nothing is stored.
+    cv = Conv()
+    for _ in range(2):
+        cv.add(False, 6, "10.0.0.2", "10.0.0.1",
+               lambda a, b: ct_tcp(a, b, 33000, 22, 7000, 0, SYN,
+                                   opts=SYN_OPTS))
+    cv.add(False, 17, "10.0.0.2", "10.0.0.1",
+           lambda a, b: ct_udp(a, b, 40000, 161, b"public"))
+    cv.add(False, 1, "10.0.0.2", "10.0.0.1",
+           lambda a, b: ct_icmp(8, 7, 1, b"x" * 32))
+    fr = cv.frames()
+    yield ("ct-unsolicited", fr, [], [])
+
+    # FTP, active mode: the client's PORT announces 10.0.0.1:40008; the
+    # server opens the data connection from port 20 (from port 2: only
+    # +rel lets it in), sends a file and closes; then 226 on control.
+    cv = Conv()
+    ctl = Conv()
+    ctl.tcp_stream("10.0.0.1", "10.0.0.2", 40001, 21,
+                   [(False, b"220 ready\r\n"),
+                    (True, b"USER anonymous\r\n"),
+                    (False, b"331 password\r\n"),
+                    (True, b"PASS x\r\n"),
+                    (False, b"230 logged in\r\n"),
+                    (True, b"PORT 10,0,0,1,156,72\r\n"),
+                    (False, b"200 PORT ok\r\n"),
+                    (True, b"RETR f\r\n"),
+                    (False, b"150 opening data connection\r\n")])
+    # Splice the data connection in before the control FIN: the control
+    # stream's last four packets are "client ack of 150" and the close.
+    data = Conv()
+    data.tcp_stream("10.0.0.2", "10.0.0.1", 20, 40008,
+                    [(True, b"file contents\n" * 30)], isn_c=9000,
+                    isn_s=3000, client_first=False)
+    cv.pkts = ctl.pkts[:-3] + data.pkts + ctl.pkts[-3:]
+    yield passthrough("ct-ftp", cv)
+
+    # SNAT: 10.0.0.1 leaves as 192.168.0.100 (ports kept).  The capture
+    # holds what each side sends; the server answers the NAT address.
+    cv = Conv()
+    cv.tcp_stream("10.0.0.1", "172.16.0.2", 40002, 80,
+                  [(True, b"GET /nat HTTP/1.0\r\n\r\n"),
+                   (False, b"HTTP/1.0 204 No Content\r\n\r\n")])
+    cv.add(True, 17, "10.0.0.1", "172.16.0.2",
+           lambda a, b: ct_udp(a, b, 6000, 7000, b"udp with checksum"))
+    cv.add(False, 17, "172.16.0.2", "10.0.0.1",
+           lambda a, b: ct_udp(a, b, 7000, 6000, b"answer"))
+    cv.add(True, 17, "10.0.0.1", "172.16.0.2",
+           lambda a, b: ct_udp(a, b, 6001, 7000, b"no checksum", False))
+    cv.add(True, 1, "10.0.0.1", "172.16.0.2",
+           lambda a, b: ct_icmp(8, 99, 1, b"nat ping" * 4))
+    cv.add(False, 1, "172.16.0.2", "10.0.0.1",
+           lambda a, b: ct_icmp(0, 99, 1, b"nat ping" * 4))
+
+    def wire(from1, src, dst):
+        # What the server sends: addressed to the NAT address.
+        return (src, dst) if from1 else (src, SNAT_ADDR)
+
+    def out(from1, src, dst):
+        # What leaves the switch: translated both ways.
+        return (SNAT_ADDR, dst) if from1 else (src, "10.0.0.1")
+
+    fr = cv.frames(wire)
+    tr = cv.frames(out)
+    yield ("ct-snat", fr, [f for d, f in tr if not d],
+           [f for d, f in tr if d])
+
+
+def ct_ftp_snat():
+    """FTP through SNAT with alg=ftp: the PORT text 10,0,0,1 becomes
+    192,168,0,100 (5 bytes longer), so the server's view of the client's
+    sequence numbers is 5 ahead after it.  Built as two consistent
+    streams, the client's view and the server's view; the capture holds
+    what each side sends, the expected outputs what the other side must
+    receive."""
+    def exchange(port_text):
+        return [(False, b"220 ready\r\n"),
+                (True, b"USER anonymous\r\n"),
+                (False, b"331 password\r\n"),
+                (True, port_text),
+                (False, b"200 PORT ok\r\n"),
+                (True, b"RETR f\r\n"),
+                (False, b"150 opening data connection\r\n")]
+
+    cview, sview = Conv(), Conv()
+    cview.tcp_stream("10.0.0.1", "172.16.0.2", 40003, 21,
+                     exchange(b"PORT 10,0,0,1,156,72\r\n"))
+    sview.tcp_stream("10.0.0.1", "172.16.0.2", 40003, 21,
+                     exchange(b"PORT 192,168,0,100,156,72\r\n"))
+    data = Conv()
+    data.tcp_stream("172.16.0.2", "10.0.0.1", 20, 40008,
+                    [(True, b"nat file\n" * 30)], isn_c=9000, isn_s=3000,
+                    client_first=False)
+
+    def wire(from1, src, dst):
+        return (src, dst) if from1 else (src, SNAT_ADDR) \
+            if dst == "10.0.0.1" else (src, dst)
+
+    def out(from1, src, dst):
+        return (SNAT_ADDR, dst) if from1 else (src, "10.0.0.1")
+
+    # Input: client frames of the client's view, server frames of the
+    # server's view; outputs the other way round.
+    cin = [f for f in cview.frames(wire)]
+    sin = [f for f in sview.frames(wire)]
+    cout = [f for f in cview.frames(out)]
+    sout = [f for f in sview.frames(out)]
+    ctl_in = [c if c[0] else sv for c, sv in zip(cin, sin)]
+    ctl_out = [sv if sv[0] else c for c, sv in zip(cout, sout)]
+    din, dout = data.frames(wire), data.frames(out)
+    conv = ctl_in[:-3] + din + ctl_in[-3:]
+    outs = ctl_out[:-3] + dout + ctl_out[-3:]
+    return ("ct-ftp-snat", conv, [f for d, f in outs if not d],
+            [f for d, f in outs if d])
+
+
+def write_ct(outdir):
+    for name, conv, out1, out2 in list(ct_scenarios()) + [ct_ftp_snat()]:
+        base = os.path.join(outdir, name)
+        write_pcap(base + ".pcap", [(f, None) for _, f in conv])
+        write_pcap(base + "-out1.pcap", [(f, None) for f in out1])
+        write_pcap(base + "-out2.pcap", [(f, None) for f in out2])
+        print("wrote %s.pcap (%d packets; out %d/%d)" % (base, len(conv),
+                                                          len(out1),
+                                                          len(out2)))
+
+
 def write_corpus(outdir):
     os.makedirs(outdir, exist_ok=True)
     for i, (frame, caplen, _, _) in enumerate(samples()):
@@ -263,6 +545,7 @@ def main():
     with open(base.replace(".pcap", ".expected"), "w") as f:
         f.writelines(lines)
     print("wrote %s (%d packets)" % (base, len(recs)))
+    write_ct(outdir)
 
 
 if __name__ == "__main__":

@@ -400,6 +400,11 @@ ct_ftp_parse(const uint8_t *p, uint32_t n, bool reply,
 
 /* ---- Packet surgery -------------------------------------------------- */
 
+/* TCP option kinds the sequence adjustment looks at. */
+#define CT_TCPOPT_EOL 0
+#define CT_TCPOPT_NOP 1
+#define CT_TCPOPT_SACK 5
+
 /* The TCP segment of a packet. */
 struct ct_ftp_seg {
     uint8_t *l3;
@@ -518,8 +523,87 @@ ct_ftp_seqadj_record(struct ct_alg_seqadj *adj, uint32_t seq, int32_t delta)
     }
 }
 
-/* Shifts the segment's seq by this direction's offsets and its ack by
- * the other's.  Returns true if either changed. */
+/* Maps a sequence number of the other direction as this side saw it
+ * (after the other side's rewrites) back to what the other side sent:
+ * acks and SACK edges. */
+static uint32_t
+ct_ftp_unshift(uint32_t v, const struct ct_alg_seqadj *other)
+{
+    return v - (ct_seq_after(v - other->before, other->pos)
+                ? other->after : other->before);
+}
+
+/* Updates the TCP checksum for the 4 bytes at 'field' (inside g->tcp)
+ * changing from 'old' to 'new_' (both as in memory).  The field may sit
+ * at an odd offset from the TCP header (options are byte aligned): its
+ * bytes then fall in the other halves of the 16-bit words, which the
+ * one's complement sum sees as byte-swapped words. */
+static void
+ct_ftp_csum_update_u32(struct ct_ftp_seg *g, const uint8_t *field,
+                       uint32_t old, uint32_t new_)
+{
+    uint16_t c = get_unaligned_u16(g->tcp + 16);
+
+    if ((field - g->tcp) & 1) {
+        old = ((old & 0x00ff00ffu) << 8) | ((old & 0xff00ff00u) >> 8);
+        new_ = ((new_ & 0x00ff00ffu) << 8) | ((new_ & 0xff00ff00u) >> 8);
+    }
+    put_unaligned_u16(g->tcp + 16, csum_update32(c, old, new_));
+}
+
+/* Shifts the edges of the segment's SACK blocks, which acknowledge the
+ * other direction's data as the ack does, back into the other side's
+ * sequence space (Linux's nf_nat_sack_adjust()).  Malformed options end
+ * the walk; nothing else is touched.  Returns true if an edge changed. */
+static bool
+ct_ftp_sack_adjust(struct ct_ftp_seg *g, const struct ct_alg_seqadj *other,
+                   bool fix_csum)
+{
+    uint8_t *opt = g->tcp + TCP_HEADER_LEN;
+    uint8_t *end = g->tcp + g->hlen;
+    bool changed = false;
+
+    if (other->before == 0 && other->after == 0) {
+        return false;
+    }
+    while (opt < end) {
+        uint8_t kind = opt[0], len;
+
+        if (kind == CT_TCPOPT_EOL) {
+            break;
+        }
+        if (kind == CT_TCPOPT_NOP) {
+            opt++;
+            continue;
+        }
+        if (end - opt < 2) {
+            break;
+        }
+        len = opt[1];
+        if (len < 2 || len > end - opt) {
+            break;
+        }
+        if (kind == CT_TCPOPT_SACK && len >= 10 && (len - 2) % 8 == 0) {
+            for (uint8_t *e = opt + 2; e < opt + len; e += 4) {
+                uint32_t v = ntohl(get_unaligned_u32(e));
+                uint32_t nv = ct_ftp_unshift(v, other);
+
+                if (nv != v) {
+                    put_unaligned_u32(e, htonl(nv));
+                    if (fix_csum && !g->partial) {
+                        ct_ftp_csum_update_u32(g, e, htonl(v), htonl(nv));
+                    }
+                    changed = true;
+                }
+            }
+        }
+        opt += len;
+    }
+    return changed;
+}
+
+/* Shifts the segment's seq by this direction's offsets, and its ack and
+ * SACK blocks by the other's.  Returns true if any changed. */
 static bool
 ct_ftp_seqadj_apply(struct ct_ftp_seg *g, const struct ct_alg_state *st,
                     bool reply, bool fix_csum)
@@ -533,8 +617,7 @@ ct_ftp_seqadj_apply(struct ct_ftp_seg *g, const struct ct_alg_state *st,
 
     new_seq = seq + (ct_seq_after(seq, me->pos) ? me->after : me->before);
     if (ntohs(get_unaligned_u16(g->tcp + 12)) & TCP_ACK) {
-        new_ack = ack - (ct_seq_after(ack - other->before, other->pos)
-                         ? other->after : other->before);
+        new_ack = ct_ftp_unshift(ack, other);
     }
     changed = new_seq != seq || new_ack != ack;
     put_unaligned_u32(g->tcp + 4, htonl(new_seq));
@@ -545,6 +628,9 @@ ct_ftp_seqadj_apply(struct ct_ftp_seg *g, const struct ct_alg_state *st,
         c = csum_update32(c, htonl(seq), htonl(new_seq));
         c = csum_update32(c, htonl(ack), htonl(new_ack));
         put_unaligned_u16(g->tcp + 16, c);
+    }
+    if (ct_ftp_sack_adjust(g, other, fix_csum)) {
+        changed = true;
     }
     return changed;
 }

@@ -16,8 +16,11 @@
  *     address (the length may change; the port text is kept), and from
  *     then on sequence numbers of that direction and acknowledgements of
  *     the other are shifted (one correction point and two offsets per
- *     direction, as Linux's seqadj; OVS keeps a single skew).  The TCP
- *     checksum is fixed (a pseudo-header sum with DP_OFL_CSUM_PARTIAL).
+ *     direction, as Linux's seqadj; OVS keeps a single skew).  SACK
+ *     option edges are shifted like the ack (Linux's
+ *     nf_nat_sack_adjust()).  The TCP checksum is fixed incrementally, or
+ *     recomputed for a rewritten segment (a pseudo-header sum with
+ *     DP_OFL_CSUM_PARTIAL).
  *   - TFTP: a packet to UDP port 69 registers an expectation for the
  *     server's reply from any port to the client's port.
  *   The expectation carries the data connection's reply tuple for NAT

@@ -292,7 +292,7 @@ ct_format_entry(struct ds *ds, const struct ct_entry *e, bool verbose,
 
 /* ---- Dump ------------------------------------------------------------ */
 
-#define CT_DUMP_MAX_BUCKETS 16384   /* buckets examined per call */
+#define CT_DUMP_MAX_BUCKETS 4096    /* buckets examined per call */
 
 void
 conntrack_dump_start(struct ct_dump_cursor *cur, const uint16_t *zone)

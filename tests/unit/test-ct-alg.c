@@ -113,16 +113,18 @@ conn_init(struct test_conn *tc, const struct ct_tuple *o,
     }
 }
 
-/* A TCP (or UDP) packet for tuple 't' carrying 'text', with tailroom. */
+/* A TCP (or UDP) packet for tuple 't' carrying TCP options 'opts'
+ * ('opt_len' bytes, a multiple of 4) and 'text', with tailroom. */
 static struct dp_packet *
-build(const struct ct_tuple *t, uint32_t seq, uint32_t ack,
-      const char *text, struct flow *fl)
+build_opts(const struct ct_tuple *t, uint32_t seq, uint32_t ack,
+           const uint8_t *opts, uint32_t opt_len, const char *text,
+           struct flow *fl)
 {
     uint8_t f[1500];
     bool v6 = t->family == AF_INET6;
     bool tcp = t->nw_proto == IPPROTO_TCP;
     uint32_t hl = v6 ? IPV6_HEADER_LEN : IP_HEADER_LEN;
-    uint32_t l4h = tcp ? TCP_HEADER_LEN : UDP_HEADER_LEN;
+    uint32_t l4h = tcp ? TCP_HEADER_LEN + opt_len : UDP_HEADER_LEN;
     uint32_t n = strlen(text), l4_len = l4h + n;
     uint8_t *l3 = f + ETH_HEADER_LEN, *l4 = l3 + hl;
     uint32_t sum;
@@ -163,7 +165,10 @@ build(const struct ct_tuple *t, uint32_t seq, uint32_t ack,
 
         memcpy(l4 + 4, &s, 4);
         memcpy(l4 + 8, &a, 4);
-        l4[12] = 5 << 4;
+        l4[12] = (5 + opt_len / 4) << 4;
+        if (opt_len) {
+            memcpy(l4 + TCP_HEADER_LEN, opts, opt_len);
+        }
         l4[13] = TCP_ACK | TCP_PSH;
         l4[14] = 0x40;
     } else {
@@ -178,6 +183,13 @@ build(const struct ct_tuple *t, uint32_t seq, uint32_t ack,
     dp_packet_put(p, f, ETH_HEADER_LEN + hl + l4_len);
     flow_extract(p, fl);
     return p;
+}
+
+static struct dp_packet *
+build(const struct ct_tuple *t, uint32_t seq, uint32_t ack,
+      const char *text, struct flow *fl)
+{
+    return build_opts(t, seq, ack, NULL, 0, text, fl);
 }
 
 static void
@@ -214,9 +226,10 @@ static const char *
 payload(const struct dp_packet *p, uint32_t *n)
 {
     const uint8_t *l4 = dp_packet_l4(p);
+    uint32_t hlen = (l4[12] >> 4) * 4;
 
-    *n = dp_packet_l4_size(p) - TCP_HEADER_LEN;
-    return (const char *) l4 + TCP_HEADER_LEN;
+    *n = dp_packet_l4_size(p) - hlen;
+    return (const char *) l4 + hlen;
 }
 
 static void
@@ -600,6 +613,207 @@ Test(ct_alg, ftp_no_tailroom_is_an_error)
     }
     dp_packet_delete(p);
     dp_packet_delete(q);
+}
+
+/* ---- FTP with NAT: SACK blocks --------------------------------------- */
+
+/* The 32-bit value at byte 'ofs' of the TCP header. */
+static uint32_t
+tcp_u32(const struct dp_packet *p, uint32_t ofs)
+{
+    uint32_t v;
+
+    memcpy(&v, (const uint8_t *) dp_packet_l4(p) + ofs, 4);
+    return ntohl(v);
+}
+
+static void
+put_be32(uint8_t *b, uint32_t v)
+{
+    b[0] = v >> 24;
+    b[1] = v >> 16;
+    b[2] = v >> 8;
+    b[3] = v;
+}
+
+/* SACK option at 'o' with 'n' blocks (start, end pairs in 'edges');
+ * returns its length. */
+static uint32_t
+put_sack(uint8_t *o, const uint32_t *edges, int n)
+{
+    o[0] = 5;
+    o[1] = 2 + 8 * n;
+    for (int i = 0; i < 2 * n; i++) {
+        put_be32(o + 2 + 4 * i, edges[i]);
+    }
+    return o[1];
+}
+
+Test(ct_alg, ftp_sack_blocks_follow_the_ack)
+{
+    /* Active mode, client SNATed: the PORT text grows by 7 at seq 1000,
+     * so the server's view of the client's data is 7 bytes ahead after
+     * it.  Its acks and SACK edges go back by 7; edges at or before the
+     * adjustment point stay. */
+    struct ct_tuple o = tuple(AF_INET, "10.0.0.1", 40000, "10.9.9.9", 21,
+                              IPPROTO_TCP);
+    struct ct_tuple r = tuple(AF_INET, "10.9.9.9", 21, "192.168.100.200",
+                              40000, IPPROTO_TCP);
+    static const uint32_t three[] = { 900, 950, 1000, 1029, 1100, 1200 };
+    static const uint32_t three_want[] = { 900, 950, 1000, 1022, 1093,
+                                           1193 };
+    static const uint32_t one[] = { 1029, 1129 };
+    static const uint32_t client[] = { 5100, 5200 };
+    struct test_conn tc;
+    struct sink s = { .n = 0 };
+    uint8_t opts[40];
+    struct flow fl;
+    struct dp_packet *p;
+    uint32_t n;
+
+    conn_init(&tc, &o, &r, CT_ALG_FTP);
+    p = build(&o, 1000, 5000, "PORT 10,0,0,1,156,65\r\n", &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, false), 0);
+    expect_payload(p, "PORT 192,168,100,200,156,65\r\n");
+    dp_packet_delete(p);
+
+    /* NOP, SACK with three blocks, EOL: the edges sit at odd offsets
+     * (23, 27, ...) of the TCP header, so the incremental checksum
+     * update must handle byte-swapped words. */
+    memset(opts, 0, sizeof opts);
+    opts[0] = 1;
+    n = 1 + put_sack(opts + 1, three, 3);
+    opts[n++] = 0;
+    cr_assert_eq(n, 28);
+    p = build_opts(&r, 5000, 1029, opts, n, "200 ok\r\n", &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, true), 0);
+    cr_assert_eq(ack_of(p), 1022);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(tcp_u32(p, 23 + 4 * i), three_want[i],
+                     "edge %d: %u, want %u", i, tcp_u32(p, 23 + 4 * i),
+                     three_want[i]);
+    }
+    verify(p);
+    dp_packet_delete(p);
+
+    /* NOP, NOP, SACK with one block: even offsets. */
+    memset(opts, 0, sizeof opts);
+    opts[0] = opts[1] = 1;
+    n = 2 + put_sack(opts + 2, one, 1);
+    p = build_opts(&r, 5008, 1029, opts, n, "", &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, true), 0);
+    cr_assert_eq(tcp_u32(p, 24), 1022);
+    cr_assert_eq(tcp_u32(p, 28), 1122);
+    verify(p);
+    dp_packet_delete(p);
+
+    /* The client's SACK blocks acknowledge the server's data, which was
+     * never resized: untouched, however far past the point they are;
+     * its seq moves as before. */
+    memset(opts, 0, sizeof opts);
+    opts[0] = opts[1] = 1;
+    n = 2 + put_sack(opts + 2, client, 1);
+    p = build_opts(&o, 1022, 5008, opts, n, "NOOP\r\n", &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, false), 0);
+    cr_assert_eq(seq_of(p), 1029);
+    cr_assert_eq(tcp_u32(p, 24), 5100);
+    cr_assert_eq(tcp_u32(p, 28), 5200);
+    expect_payload(p, "NOOP\r\n");
+    verify(p);
+    dp_packet_delete(p);
+}
+
+Test(ct_alg, ftp_sack_in_a_rewritten_segment)
+{
+    /* Both ends translated: the server's 227 grows by 4 at seq 7000;
+     * then the client's PORT (rewritten itself, +7) carries SACK blocks
+     * for the server's data, adjusted in the same pass. */
+    struct ct_tuple o = tuple(AF_INET, "10.0.0.1", 40000, "172.16.0.100",
+                              21, IPPROTO_TCP);
+    struct ct_tuple r = tuple(AF_INET, "10.1.1.1", 21, "192.168.100.200",
+                              40000, IPPROTO_TCP);
+    static const uint32_t edges[] = { 6000, 7000, 7049, 7100 };
+    struct test_conn tc;
+    struct sink s = { .n = 0 };
+    uint8_t opts[40];
+    struct flow fl;
+    struct dp_packet *p;
+    uint32_t n;
+
+    conn_init(&tc, &o, &r, CT_ALG_FTP);
+    p = build(&r, 7000, 300, "227 Entering Passive Mode (10,1,1,1,19,137)\r\n",
+              &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, true), 0);
+    expect_payload(p, "227 Entering Passive Mode (172,16,0,100,19,137)\r\n");
+    verify(p);
+    dp_packet_delete(p);
+
+    memset(opts, 0, sizeof opts);
+    opts[0] = opts[1] = 1;
+    n = 2 + put_sack(opts + 2, edges, 2);
+    cr_assert_eq(n, 20);
+    p = build_opts(&o, 300, 7049, opts, n, "PORT 10,0,0,1,156,65\r\n", &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, false), 0);
+    expect_payload(p, "PORT 192,168,100,200,156,65\r\n");
+    cr_assert_eq(seq_of(p), 300);
+    cr_assert_eq(ack_of(p), 7045);
+    cr_assert_eq(tcp_u32(p, 24), 6000);
+    cr_assert_eq(tcp_u32(p, 28), 7000);
+    cr_assert_eq(tcp_u32(p, 32), 7045);
+    cr_assert_eq(tcp_u32(p, 36), 7096);
+    verify(p);
+    dp_packet_delete(p);
+}
+
+Test(ct_alg, ftp_sack_malformed_options_left_alone)
+{
+    struct ct_tuple o = tuple(AF_INET, "10.0.0.1", 40000, "10.9.9.9", 21,
+                              IPPROTO_TCP);
+    struct ct_tuple r = tuple(AF_INET, "10.9.9.9", 21, "192.168.100.200",
+                              40000, IPPROTO_TCP);
+    static const uint32_t one[] = { 1100, 1200 };
+    struct test_conn tc;
+    struct sink s = { .n = 0 };
+    uint8_t opts[40];
+    struct flow fl;
+    struct dp_packet *p;
+
+    conn_init(&tc, &o, &r, CT_ALG_FTP);
+    p = build(&o, 1000, 5000, "PORT 10,0,0,1,156,65\r\n", &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, false), 0);
+    dp_packet_delete(p);
+
+    /* A SACK option whose length runs past the header. */
+    memset(opts, 0, sizeof opts);
+    put_sack(opts, one, 1);
+    opts[1] = 34;
+    p = build_opts(&r, 5000, 1029, opts, 12, "", &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, true), 0);
+    cr_assert_eq(ack_of(p), 1022, "the ack is still adjusted");
+    cr_assert_eq(tcp_u32(p, 22), 1100);
+    verify(p);
+    dp_packet_delete(p);
+
+    /* An option of length 0 before it: the walk stops there. */
+    memset(opts, 0, sizeof opts);
+    opts[0] = 8;
+    opts[1] = 0;
+    put_sack(opts + 2, one, 1);
+    p = build_opts(&r, 5000, 1029, opts, 12, "", &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, true), 0);
+    cr_assert_eq(tcp_u32(p, 24), 1100);
+    verify(p);
+    dp_packet_delete(p);
+
+    /* A SACK length that is not 2 + 8n. */
+    memset(opts, 0, sizeof opts);
+    put_sack(opts, one, 1);
+    opts[1] = 12;
+    p = build_opts(&r, 5000, 1029, opts, 12, "", &fl);
+    cr_assert_eq(ftp(&tc, &s, p, &fl, true), 0);
+    cr_assert_eq(tcp_u32(p, 22), 1100);
+    verify(p);
+    dp_packet_delete(p);
 }
 
 /* ---- TFTP ------------------------------------------------------------ */

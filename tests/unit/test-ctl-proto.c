@@ -212,7 +212,7 @@ sample_fs(int variant, struct ofp_flow_mod **fmp)
     return fs;
 }
 
-enum { N_SAMPLES = 66 };
+enum { N_SAMPLES = 67 };
 
 /* A select group with two buckets, one with a watch port. */
 static struct ofp_group_mod *
@@ -624,6 +624,9 @@ make_sample(int i, struct ctl_msg *msg)
         ctl_msg_init_mp_reply(msg, xid, CTL_MP_CT_DUMP_EXP);
         ctl_mp_reply_add_ct_conn(msg, "tcp,orig=(src=10.0.0.2,dst=10.0.0.1,"
                                  "sport=0,dport=50000),zone=1,helper=ftp");
+        return false;
+    case 66:
+        ctl_msg_init(msg, CTL_RESTART, xid);
         return false;
     default:
         cr_assert_fail("no sample %d", i);
