@@ -102,6 +102,9 @@ struct dp_port {
     pthread_mutex_t tx_mutex;
     uint64_t rx_errors;         /* recv failures (receiving worker) */
     uint64_t tx_dropped;        /* datapath tx drops (atomic add) */
+    /* Capture taps (dp-capture.h), or NULL: replaced, never changed in
+     * place, by the main thread; readers load it once per batch. */
+    struct dp_capture_port *capture;
 };
 
 struct dp_port_table {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conntrack/ct-frag.h"
+#include "dp-capture.h"
 #include "errors.h"
 #include "log.h"
 #include "util.h"
@@ -77,8 +78,14 @@ dp_ctx_flush_tx(struct dp_ctx *ctx)
         struct dp_txq *q = &ctx->txq[i];
         struct dp_port *port = q->port;
         uint64_t dropped = 0;
+        struct dp_capture_port *cap;
 
         pthread_mutex_lock(&port->tx_mutex);
+        /* Under the tx mutex: the tap's tx ring has one producer. */
+        cap = __atomic_load_n(&port->capture, __ATOMIC_ACQUIRE);
+        if (OVS_UNLIKELY(cap != NULL) && q->batch.count) {
+            dp_capture_tx(cap, &q->batch);
+        }
         if (q->batch.count) {
             /* Segments a GSO packet into as many batches as it needs. */
             netdev_send_resolving(port->netdev, &q->batch, ctx->clone_small,
@@ -747,6 +754,7 @@ dp_worker_pass(struct dp_worker *w)
         struct flow flows[NETDEV_MAX_BURST];
         struct dp_packet_batch rx;
         struct dp_exec_batch b;
+        struct dp_capture_port *cap;
         int n;
 
         dp_packet_batch_init(&rx);
@@ -756,6 +764,10 @@ dp_worker_pass(struct dp_worker *w)
         }
         if (!rx.count) {
             continue;
+        }
+        cap = __atomic_load_n(&port->capture, __ATOMIC_ACQUIRE);
+        if (OVS_UNLIKELY(cap != NULL)) {
+            dp_capture_rx(cap, &rx);
         }
         b.count = 0;
         for (uint32_t j = 0; j < rx.count; j++) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp-capture.h"
 #include "dp-private.h"
 #include "errors.h"
 #include "log.h"
@@ -163,6 +164,7 @@ dpif_destroy(struct dpif *dpif)
         struct dp_port *port = i <= t->max_no ? t->by_no[i] : t->local;
 
         if (port) {
+            dp_capture_port_gone(port);
             netdev_close(port->netdev);
             pthread_mutex_destroy(&port->tx_mutex);
             free(port);
@@ -351,6 +353,7 @@ dpif_port_del(struct dpif *dpif, uint32_t port_no)
     dp_ports_publish(dpif, dp_port_table_build(dpif->ports, NULL, port));
     TS_INFO("%s: deleted port %u '%s'", dpif->name, port_no,
             port->netdev->name);
+    dp_capture_port_gone(port);
     netdev_close(port->netdev);
     pthread_mutex_destroy(&port->tx_mutex);
     free(port);

@@ -328,6 +328,77 @@ struct dpif_stats {
 };
 void dpif_get_stats(const struct dpif *, struct dpif_stats *);
 
+/* ---- Packet capture (datapath/dp-capture.c) ---------------------------
+ *
+ * A capture tap copies what passes a port into bounded rings: received
+ * packets ('rx', as the port hands them over, before the pipeline) and
+ * transmitted ones ('tx', after the actions, as the datapath gives them to
+ * the port).  The packet path pays one relaxed load per batch while no
+ * tap is on the port; with a tap, one BPF run per packet (libpcap filter
+ * syntax, compiled here) and one copy per matching packet.  A full ring
+ * drops the copy (counted), never the port's packet, and never blocks.
+ *
+ * Offloads: 'rx' shows what the port received, so a GSO superframe from
+ * a TAP or AF_PACKET port appears as one large frame (as tcpdump on the
+ * kernel interface shows it).  'tx' shows what the port transmits: if
+ * the port takes GSO/partial checksums, the superframe; if not, the
+ * segments (with filled checksums) the datapath makes for it.
+ *
+ * Threads: every dpif_capture_* function is for the main thread.  A tap
+ * belongs to its creator until dpif_capture_stop(); if its port or dpif
+ * goes away first, the tap is detached: polling still returns what was
+ * captured before, then dpif_capture_is_detached() says so. */
+enum dpif_capture_dir {
+    DPIF_CAPTURE_RX = 1 << 0,
+    DPIF_CAPTURE_TX = 1 << 1,
+};
+#define DPIF_CAPTURE_SNAPLEN_MAX 262144         /* tcpdump's default */
+#define DPIF_CAPTURE_RING_DEFAULT (4u << 20)    /* bytes per direction */
+#define DPIF_CAPTURE_RING_MIN 4096
+
+struct dpif_capture_config {
+    uint32_t port_no;
+    uint32_t directions;        /* DPIF_CAPTURE_*; 0: both */
+    uint32_t snaplen;           /* 0: DPIF_CAPTURE_SNAPLEN_MAX */
+    const char *filter;         /* pcap-filter(7) text; NULL or "": all */
+    size_t ring_bytes;          /* per direction (rounded up to a power of
+                                 * 2, at least RING_MIN); 0: default */
+};
+
+struct dpif_capture_packet {
+    uint64_t ts_ns;             /* CLOCK_REALTIME of the batch */
+    uint32_t port_no;
+    uint8_t direction;          /* DPIF_CAPTURE_RX or DPIF_CAPTURE_TX */
+    uint32_t orig_len;          /* length on the port */
+    const void *data;           /* borrowed for the callback */
+    uint32_t len;               /* captured bytes, <= snaplen */
+};
+typedef void dpif_capture_cb(void *aux, const struct dpif_capture_packet *);
+
+struct dpif_capture_stats {
+    uint64_t matched;           /* packets that passed the filter */
+    uint64_t delivered;         /* handed to the poll callback */
+    uint64_t dropped;           /* ring full, or too big for the ring */
+};
+
+struct dpif_capture;
+/* Starts a tap.  Errors: -TS_ERR_NO_PORT, -EINVAL (bad filter, bad
+ * snaplen or directions) with '*errp' set to a malloc'ed message that
+ * says why (libpcap's text for a filter). */
+int dpif_capture_start(struct dpif *, const struct dpif_capture_config *,
+                       struct dpif_capture **, char **errp);
+/* Hands up to 'max' captured packets to 'cb' in timestamp order (rx and
+ * tx merged); returns how many.  Bounded work. */
+size_t dpif_capture_poll(struct dpif_capture *, size_t max,
+                         dpif_capture_cb *, void *aux);
+void dpif_capture_get_stats(const struct dpif_capture *,
+                            struct dpif_capture_stats *);
+/* True once the tap's port or dpif is gone (nothing more will come). */
+bool dpif_capture_is_detached(const struct dpif_capture *);
+/* Detaches (if needed) and frees the tap; what was not polled is lost.
+ * Accepts NULL. */
+void dpif_capture_stop(struct dpif_capture *);
+
 /* ---- Connection tracking ----------------------------------------------
  *
  * One connection tracker serves every datapath of the process, as in
@@ -487,5 +558,58 @@ void dpif_ct_unsubscribe(struct dpif_ct_sub *);     /* accepts NULL */
  * -EINVAL if the packet cannot be tracked (+trk+inv is then written). */
 int dpif_ct_lookup(struct dpif_ct *, const struct dp_packet *packet,
                    struct flow *flow, uint16_t zone);
+
+/* ---- Conntrack snapshots (datapath/dpif-ct-snapshot.c) ----------------
+ *
+ * Restarts that keep connections.  A snapshotter owns one snapshot file
+ * for one tracker: at creation it restores the file into the (empty)
+ * tracker, then, with an interval, a thread of its own saves the table
+ * every interval (the walk holds one conntrack stripe for one bucket at
+ * a time; neither workers nor the main loop wait for it).  The daemon
+ * creates it before any port exists, saves once more with
+ * 'final' after the datapath has stopped, and destroys it.  Format and
+ * guarantees: conntrack.h "Snapshots", docs/conntrack.md "Restarts".
+ *
+ * Threads: main thread, except that the periodic thread runs saves; a
+ * mutex serializes every save and the status. */
+struct dpif_ct_snapshotter;
+
+struct dpif_ct_snapshot_status {
+    const char *path;           /* borrowed from the snapshotter */
+    unsigned int interval_ms;   /* 0: no periodic saves */
+    /* The restore at creation. */
+    int restore_error;          /* 0, or why nothing was restored: -ENOENT
+                                 * (no file), -TS_ERR_STORE, ... */
+    uint32_t restored;          /* connections restored */
+    uint32_t restore_skipped;   /* expired or did not fit */
+    long long restore_age_ms;   /* age of the snapshot restored */
+    long long restore_us;       /* time the restore took */
+    /* Saves. */
+    uint64_t n_saves, n_failures;
+    long long last_save_wall_ms;    /* 0: never */
+    uint32_t last_conns, last_exps;
+    uint64_t last_bytes;
+    long long last_duration_us;
+    long long last_max_hold_ns; /* longest stripe hold of the last save */
+    long long worst_max_hold_ns;    /* ... of every save */
+    char last_error[160];       /* "" if the last save succeeded */
+};
+
+/* Restores 'path' into 'ct' (logging what it restored, or why it
+ * refused: a file it refuses is renamed to PATH.rejected so that the
+ * next save does not destroy the evidence), then starts periodic saves
+ * every 'interval_ms' (0: none).  'path' is copied.  Never fails: the
+ * caller owns the result. */
+struct dpif_ct_snapshotter *dpif_ct_snapshotter_create(
+    struct dpif_ct *ct, const char *path, unsigned int interval_ms);
+/* Saves now (waits for a periodic save in progress first).  'final':
+ * the datapath has stopped forwarding (TCP windows are exact).  Returns 0
+ * or a negative errno with '*errp' (malloc'ed, if nonnull). */
+int dpif_ct_snapshotter_save(struct dpif_ct_snapshotter *, bool final,
+                             char **errp);
+void dpif_ct_snapshotter_get_status(struct dpif_ct_snapshotter *,
+                                    struct dpif_ct_snapshot_status *);
+/* Stops the periodic thread and frees.  Saves nothing.  Accepts NULL. */
+void dpif_ct_snapshotter_destroy(struct dpif_ct_snapshotter *);
 
 #endif /* dpif.h */

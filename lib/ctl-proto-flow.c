@@ -156,6 +156,22 @@ is_all_ones(const struct mf_field *mf, const union mf_value *v)
     return mf_is_all_ones(mf, v);
 }
 
+/* Room for 'n' bytes at the end of the encoding, which the caller fills:
+ * one reservation instead of one per field keeps the encoder of big flow
+ * files fast. */
+static uint8_t *
+enc_uninit(struct ctl_enc *e, size_t n)
+{
+    struct ds *ds = e->out;
+    uint8_t *p;
+
+    ds_reserve(ds, ds->length + n);
+    p = (uint8_t *) ds->string + ds->length;
+    ds->length += n;
+    ds->string[ds->length] = '\0';
+    return p;
+}
+
 /* ---- Match -------------------------------------------------------------- */
 
 /* True if 'mask' means "exact" for 'mf': all ones, or the mask an exact
@@ -182,7 +198,6 @@ put_match(struct ctl_enc *e, const struct match *match)
     for (size_t i = 0; i < ARRAY_SIZE(match_fields); i++) {
         const struct mf_field *mf = mf_from_id(match_fields[i]);
         union mf_value value, mask;
-        uint8_t wire[32];
 
         /* Most fields are wildcarded: skip them on their raw storage. */
         const uint8_t *st = (const uint8_t *) &match->wc.masks + mf->flow_ofs;
@@ -198,11 +213,16 @@ put_match(struct ctl_enc *e, const struct match *match)
             continue;
         }
         mf_get_value(mf, &match->flow, &value);
-        value_to_wire(mf, &value, wire);
-        value_to_wire(mf, &mask, wire + mf->n_bytes);
-        size_t start = ctl_tlv_start(e, mf->id);
-        ctl_put_bytes(e, wire, 2 * mf->n_bytes);
-        ctl_tlv_end(e, start);
+
+        /* One TLV: type, length, value, mask, zeros to 8. */
+        size_t len = 4 + 2 * mf->n_bytes;
+        size_t padded = ROUND_UP(len, CTL_TLV_ALIGN);
+        uint8_t *p = enc_uninit(e, padded);
+        put_be(p, mf->id, 2);
+        put_be(p + 2, len, 2);
+        value_to_wire(mf, &value, p + 4);
+        value_to_wire(mf, &mask, p + 4 + mf->n_bytes);
+        memset(p + len, 0, padded - len);
     }
     return true;
 }
@@ -952,47 +972,60 @@ ctl_flow_mod_free(struct ofp_flow_mod *fm)
     }
 }
 
-/* Encodes the match and actions into 'm' and 'a'; false if either is too
- * big or unencodable. */
+/* Appends the match TLVs then the action TLVs and writes their lengths as
+ * two u16 at 'lens_ofs' (already reserved).  Returns false if either is
+ * too big or unencodable.  Encodes in place, without a copy. */
 static bool
-encode_match_actions(const struct match *match, const struct ofpact *ofpacts,
-                     size_t ofpacts_len, struct ds *m, struct ds *a)
+put_match_actions(struct ctl_enc *e, size_t lens_ofs,
+                  const struct match *match, const struct ofpact *ofpacts,
+                  size_t ofpacts_len)
 {
-    struct ctl_enc me = { .out = m };
-    return (put_match(&me, match) && m->length <= UINT16_MAX
-            && encode_actions(ofpacts, ofpacts_len, a));
+    size_t m_start = ctl_enc_size(e);
+    if (!put_match(e, match)) {
+        return false;
+    }
+    size_t a_start = ctl_enc_size(e);
+    if (!put_actions(e, ofpacts, ofpacts_len, 0)) {
+        return false;
+    }
+    size_t m_len = a_start - m_start;
+    size_t a_len = ctl_enc_size(e) - a_start;
+    if (m_len > UINT16_MAX || a_len > UINT16_MAX) {
+        return false;
+    }
+    uint8_t *lens = (uint8_t *) e->out->string + lens_ofs;
+    put_be(lens, m_len, 2);
+    put_be(lens + 2, a_len, 2);
+    return true;
 }
 
 bool
 ctl_put_flow_mod(struct ctl_enc *e, const struct ofp_flow_mod *fm)
 {
-    struct ds m = DS_EMPTY_INITIALIZER, a = DS_EMPTY_INITIALIZER;
-    bool ok = encode_match_actions(&fm->match,
-                                   (const struct ofpact *) (const void *)
-                                   fm->ofpacts.data, fm->ofpacts.size,
-                                   &m, &a);
-    if (ok) {
-        ctl_put_u8(e, fm->command);
-        ctl_put_u8(e, fm->table_id);
-        ctl_put_u16(e, fm->flags);
-        ctl_put_u32(e, fm->priority);
-        ctl_put_u64(e, fm->cookie);
-        ctl_put_u64(e, fm->cookie_mask);
-        ctl_put_u64(e, fm->new_cookie);
-        ctl_put_u16(e, fm->idle_timeout);
-        ctl_put_u16(e, fm->hard_timeout);
-        ctl_put_u16(e, fm->importance);
-        ctl_put_u8(e, fm->modify_cookie);
-        ctl_put_u8(e, 0);
-        ctl_put_u32(e, fm->out_port);
-        ctl_put_u16(e, m.length);
-        ctl_put_u16(e, a.length);
-        ctl_put_bytes(e, m.string, m.length);
-        ctl_put_bytes(e, a.string, a.length);
+    size_t start = ctl_enc_size(e);
+    uint8_t *p = enc_uninit(e, FLOW_MOD_FIXED_LEN);
+
+    p[0] = fm->command;
+    p[1] = fm->table_id;
+    put_be(p + 2, fm->flags, 2);
+    put_be(p + 4, (uint32_t) fm->priority, 4);
+    put_be(p + 8, fm->cookie, 8);
+    put_be(p + 16, fm->cookie_mask, 8);
+    put_be(p + 24, fm->new_cookie, 8);
+    put_be(p + 32, fm->idle_timeout, 2);
+    put_be(p + 34, fm->hard_timeout, 2);
+    put_be(p + 36, fm->importance, 2);
+    p[38] = fm->modify_cookie;
+    p[39] = 0;
+    put_be(p + 40, fm->out_port, 4);
+    /* 44: match_len, 46: actions_len, filled in below. */
+    if (!put_match_actions(e, start + 44, &fm->match,
+                           (const struct ofpact *) (const void *)
+                           fm->ofpacts.data, fm->ofpacts.size)) {
+        ds_truncate(e->out, start);
+        return false;
     }
-    ds_destroy(&m);
-    ds_destroy(&a);
-    return ok;
+    return true;
 }
 
 bool
@@ -1071,31 +1104,29 @@ ctl_flow_stats_clone(const struct ofp_flow_stats *src)
 bool
 ctl_put_flow_stats(struct ctl_enc *e, const struct ofp_flow_stats *fs)
 {
-    struct ds m = DS_EMPTY_INITIALIZER, a = DS_EMPTY_INITIALIZER;
-    bool ok = encode_match_actions(&fs->match, fs->ofpacts, fs->ofpacts_len,
-                                   &m, &a);
-    if (ok) {
-        ctl_put_u8(e, fs->table_id);
-        ctl_put_u8(e, 0);
-        ctl_put_u16(e, fs->flags);
-        ctl_put_u32(e, fs->priority);
-        ctl_put_u64(e, fs->cookie);
-        ctl_put_u64(e, fs->duration_msec);
-        ctl_put_u64(e, fs->idle_age_msec);
-        ctl_put_u64(e, fs->n_packets);
-        ctl_put_u64(e, fs->n_bytes);
-        ctl_put_u16(e, fs->idle_timeout);
-        ctl_put_u16(e, fs->hard_timeout);
-        ctl_put_u16(e, fs->importance);
-        ctl_put_u16(e, m.length);
-        ctl_put_u16(e, a.length);
-        ctl_put_zeros(e, 6);
-        ctl_put_bytes(e, m.string, m.length);
-        ctl_put_bytes(e, a.string, a.length);
+    size_t start = ctl_enc_size(e);
+    uint8_t *p = enc_uninit(e, FLOW_STATS_FIXED_LEN);
+
+    p[0] = fs->table_id;
+    p[1] = 0;
+    put_be(p + 2, fs->flags, 2);
+    put_be(p + 4, (uint32_t) fs->priority, 4);
+    put_be(p + 8, fs->cookie, 8);
+    put_be(p + 16, (uint64_t) fs->duration_msec, 8);
+    put_be(p + 24, (uint64_t) fs->idle_age_msec, 8);
+    put_be(p + 32, fs->n_packets, 8);
+    put_be(p + 40, fs->n_bytes, 8);
+    put_be(p + 48, fs->idle_timeout, 2);
+    put_be(p + 50, fs->hard_timeout, 2);
+    put_be(p + 52, fs->importance, 2);
+    /* 54: match_len, 56: actions_len, filled in below. */
+    memset(p + 58, 0, 6);
+    if (!put_match_actions(e, start + 54, &fs->match, fs->ofpacts,
+                           fs->ofpacts_len)) {
+        ds_truncate(e->out, start);
+        return false;
     }
-    ds_destroy(&m);
-    ds_destroy(&a);
-    return ok;
+    return true;
 }
 
 bool

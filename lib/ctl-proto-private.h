@@ -131,4 +131,9 @@ void ctl_ct_mp_reply_release(struct ctl_mp_reply *);
 /* Moves p's entries to t (same kind); false if not a conntrack kind. */
 bool ctl_ct_mp_reply_append(struct ctl_mp_reply *t, struct ctl_mp_reply *p);
 
+/* ctl-proto-capture.c: packet capture messages (types 113-116). */
+bool ctl_capture_put_body(struct ctl_enc *, const struct ctl_msg *);
+bool ctl_capture_get_body(struct ctl_dec *, struct ctl_msg *);
+void ctl_capture_msg_release(struct ctl_msg *);
+
 #endif /* ctl-proto-private.h */

@@ -67,6 +67,10 @@ ctl_type_name(int type)
     case CTL_CT_MONITOR: return "CT_MONITOR";
     case CTL_CT_EVENT: return "CT_EVENT";
     case CTL_RESTART: return "RESTART";
+    case CTL_CAPTURE_START: return "CAPTURE_START";
+    case CTL_CAPTURE_PACKET: return "CAPTURE_PACKET";
+    case CTL_CAPTURE_STOP: return "CAPTURE_STOP";
+    case CTL_CAPTURE_END: return "CAPTURE_END";
     default: return "UNKNOWN";
     }
 }
@@ -304,6 +308,10 @@ ctl_msg_release(struct ctl_msg *msg)
         break;
     case CTL_MULTIPART_REPLY:
         mp_reply_release(&msg->mp_reply);
+        break;
+    case CTL_CAPTURE_START:
+    case CTL_CAPTURE_PACKET:
+        ctl_capture_msg_release(msg);
         break;
     default:
         ctl_ct_msg_release(msg);
@@ -887,6 +895,11 @@ put_body(struct ctl_enc *e, const struct ctl_msg *msg)
         return put_mp_request(e, &msg->mp_request);
     case CTL_MULTIPART_REPLY:
         return put_mp_reply(e, &msg->mp_reply);
+    case CTL_CAPTURE_START:
+    case CTL_CAPTURE_PACKET:
+    case CTL_CAPTURE_STOP:
+    case CTL_CAPTURE_END:
+        return ctl_capture_put_body(e, msg);
     default:
         return ctl_ct_put_body(e, msg);
     }
@@ -1475,6 +1488,11 @@ get_body(struct ctl_dec *d, struct ctl_msg *msg)
         return get_mp_request(d, &msg->mp_request);
     case CTL_MULTIPART_REPLY:
         return get_mp_reply(d, &msg->mp_reply);
+    case CTL_CAPTURE_START:
+    case CTL_CAPTURE_PACKET:
+    case CTL_CAPTURE_STOP:
+    case CTL_CAPTURE_END:
+        return ctl_capture_get_body(d, msg);
     default:
         return ctl_ct_get_body(d, msg);
     }

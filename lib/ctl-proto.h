@@ -22,8 +22,9 @@
  *
  * The daemon also sends CTL_PACKET_IN, with xid 0, at any time to a
  * connection that subscribed with CTL_MONITOR, and CTL_CT_EVENT to one
- * that subscribed with CTL_CT_MONITOR: the only messages that are not
- * replies.
+ * that subscribed with CTL_CT_MONITOR, and CTL_CAPTURE_PACKET (and a
+ * self-ended capture's CTL_CAPTURE_END) during a capture: the only
+ * messages that are not replies.
  *
  * Every other request is answered by exactly one message: its specific
  * reply (ECHO_REPLY, BARRIER_REPLY, STATUS_REPLY, LOG_LEVEL_REPLY,
@@ -123,7 +124,15 @@ enum ctl_type {
     /* Management (112-127). */
     CTL_RESTART = 112,          /* no body: save state, reply OK, then
                                  * re-execute the daemon's binary */
-    /* 113-119: packet capture (see CTL_CAPTURE_*, lib/ctl-proto.h). */
+    /* Packet capture (113-119; see "Packet capture" below). */
+    CTL_CAPTURE_START = 113,    /* struct ctl_capture_start; reply OK,
+                                 * then CAPTURE_PACKETs with its xid */
+    CTL_CAPTURE_PACKET = 114,   /* struct ctl_capture_packet: asynchronous,
+                                 * xid of the CAPTURE_START */
+    CTL_CAPTURE_STOP = 115,     /* struct ctl_capture_stop; reply
+                                 * CAPTURE_END (the STOP's xid) */
+    CTL_CAPTURE_END = 116,      /* struct ctl_capture_end: the capture's
+                                 * last message */
 };
 
 /* Multipart kinds (struct ctl_mp_request / ctl_mp_reply 'mp_type').  Same
@@ -223,6 +232,28 @@ enum ctl_ct_event_type {
     CTL_CTE_NEW = 0,
     CTL_CTE_UPDATE = 1,
     CTL_CTE_DESTROY = 2,
+};
+
+/* Packet capture.  A CAPTURE_START names a port; the daemon replies OK
+ * (or ERROR: no such bridge or port, bad filter, with the reason) and
+ * then sends each captured packet as a CAPTURE_PACKET carrying the
+ * START's xid, until the client sends CAPTURE_STOP or closes.  The
+ * reply to STOP is a CAPTURE_END with the STOP's xid; a capture that
+ * ends by itself (its port or bridge deleted) gets a CAPTURE_END with
+ * the START's xid.  Packets are never queued without bound: when the
+ * client reads too slowly the daemon drops them and counts them in
+ * CAPTURE_END's 'dropped'. */
+#define CTL_CAPTURE_MAX_DATA (CTL_MAX_MSG_LEN - CTL_HEADER_LEN - 20)
+                                /* bytes of one packet a CAPTURE_PACKET
+                                 * holds: longer packets are truncated
+                                 * (their 'orig_len' stays whole) */
+enum {
+    CTL_CAPF_RX = 1 << 0,       /* packets the port receives */
+    CTL_CAPF_TX = 1 << 1,       /* packets the port transmits */
+};
+enum ctl_capture_end_reason {
+    CTL_CAPE_STOPPED = 0,       /* CAPTURE_STOP */
+    CTL_CAPE_PORT_GONE = 1,     /* the port or its bridge was deleted */
 };
 
 /* Counter kinds (struct ctl_ct_counter). */
@@ -375,6 +406,36 @@ struct ctl_ct_event {
                                  * prints it (no "[NEW]" prefix) */
 };
 
+struct ctl_capture_start {
+    char *bridge;               /* owned */
+    char *port;                 /* owned: port name */
+    uint32_t flags;             /* CTL_CAPF_*: at least one */
+    uint32_t snaplen;           /* bytes kept per packet; 0: 262144 */
+    uint32_t buffer_kb;         /* daemon's ring per direction; 0: default */
+    char *filter;               /* owned: pcap-filter(7) text, "" for all */
+};
+
+struct ctl_capture_packet {
+    uint64_t ts_ns;             /* Unix time, nanoseconds */
+    uint32_t port;              /* port number */
+    uint8_t direction;          /* CTL_CAPF_RX or CTL_CAPF_TX */
+    uint32_t orig_len;          /* length on the wire */
+    void *data;                 /* owned: the first 'len' bytes */
+    size_t len;
+};
+
+struct ctl_capture_stop {
+    uint32_t capture_xid;       /* xid of the CAPTURE_START */
+};
+
+struct ctl_capture_end {
+    uint32_t capture_xid;       /* xid of the CAPTURE_START */
+    uint32_t reason;            /* enum ctl_capture_end_reason */
+    uint64_t captured;          /* CAPTURE_PACKETs sent */
+    uint64_t dropped;           /* matching packets not sent (datapath
+                                 * ring full or client too slow) */
+};
+
 /* Multipart requests. */
 struct ctl_ct_dump_request {
     uint32_t flags;             /* CTL_CTD_* */
@@ -525,6 +586,10 @@ struct ctl_msg {
         struct ctl_ct_tp ct_tp;         /* CT_SET_TP, CT_DEL_TP */
         struct ctl_ct_monitor ct_monitor;
         struct ctl_ct_event ct_event;
+        struct ctl_capture_start capture_start;
+        struct ctl_capture_packet capture_packet;
+        struct ctl_capture_stop capture_stop;
+        struct ctl_capture_end capture_end;
         struct ctl_mp_request mp_request;
         struct ctl_mp_reply mp_reply;
     };

@@ -466,10 +466,68 @@ free_fields(struct parse_state *ps)
     }
 }
 
+void
+ofp_parse_cache_init(struct ofp_parse_cache *c)
+{
+    c->actions = NULL;
+    ofpacts_init(&c->ofpacts);
+}
+
+void
+ofp_parse_cache_release(struct ofp_parse_cache *c)
+{
+    if (c) {
+        free(c->actions);
+        c->actions = NULL;
+        ofpacts_release(&c->ofpacts);
+    }
+}
+
+/* Parses the action text 'text' into 'out' (empty), from 'cache' if it
+ * holds the same text.  The parse depends only on the text and the port
+ * map, which the cache's user keeps the same. */
+static char *
+parse_actions_cached(const char *text, const struct ofp_port_map *port_map,
+                     struct ofpacts *out, struct ofp_parse_cache *cache)
+{
+    char *error;
+
+    if (cache && cache->actions && !strcmp(cache->actions, text)) {
+        if (cache->ofpacts.size) {
+            memcpy(ofpacts_put_uninit(out, cache->ofpacts.size),
+                   cache->ofpacts.data, cache->ofpacts.size);
+        }
+        return NULL;
+    }
+    error = ofpacts_parse(text, port_map, out);
+    if (cache) {
+        free(cache->actions);
+        cache->actions = NULL;
+        if (!error) {
+            ofpacts_clear(&cache->ofpacts);
+            if (out->size) {
+                memcpy(ofpacts_put_uninit(&cache->ofpacts, out->size),
+                       out->data, out->size);
+            }
+            cache->actions = xstrdup(text);
+        }
+    }
+    return error;
+}
+
 char *
 ofp_parse_flow_mod(struct ofp_flow_mod *fm, const char *text,
                    enum ofp_flow_mod_command command,
                    const struct ofp_port_map *port_map)
+{
+    return ofp_parse_flow_mod_cached(fm, text, command, port_map, NULL);
+}
+
+char *
+ofp_parse_flow_mod_cached(struct ofp_flow_mod *fm, const char *text,
+                          enum ofp_flow_mod_command command,
+                          const struct ofp_port_map *port_map,
+                          struct ofp_parse_cache *cache)
 {
     struct parse_state ps = {
         .fm = fm, .match = &fm->match, .priority = &fm->priority,
@@ -494,7 +552,8 @@ ofp_parse_flow_mod(struct ofp_flow_mod *fm, const char *text,
     error = parse_match_items(&ps, text, match_len);
     free_fields(&ps);
     if (!error && wants_actions) {
-        error = ofpacts_parse(text + act_ofs, port_map, &fm->ofpacts);
+        error = parse_actions_cached(text + act_ofs, port_map,
+                                     &fm->ofpacts, cache);
         if (!error) {
             error = ofpacts_check((const struct ofpact *) (void *)
                                   fm->ofpacts.data, fm->ofpacts.size,

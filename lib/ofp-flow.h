@@ -81,6 +81,26 @@ char *ofp_parse_flow_mod(struct ofp_flow_mod *, const char *text,
                          enum ofp_flow_mod_command,
                          const struct ofp_port_map *);
 
+/* Remembers the last action text parsed and its actions, for files whose
+ * flows mostly repeat the actions of the line before (a firewall table):
+ * such a line's actions are copied instead of parsed again.  Caller owns
+ * it; one parser thread at a time. */
+struct ofp_parse_cache {
+    char *actions;              /* malloc'ed text, or NULL */
+    struct ofpacts ofpacts;     /* its parse, valid if 'actions' */
+};
+
+void ofp_parse_cache_init(struct ofp_parse_cache *);
+void ofp_parse_cache_release(struct ofp_parse_cache *);
+
+/* ofp_parse_flow_mod() with 'cache' (NULL: none) for the actions.  The
+ * result and the errors are the same as without it; the actions are still
+ * checked against this flow's match. */
+char *ofp_parse_flow_mod_cached(struct ofp_flow_mod *, const char *text,
+                                enum ofp_flow_mod_command,
+                                const struct ofp_port_map *,
+                                struct ofp_parse_cache *);
+
 /* Parses a match alone ("in_port=1,ip,nw_dst=10.0.0.0/8"), as used by
  * filters and trace: the same syntax minus actions; priority= is stored
  * in '*priority' if non-NULL (else refused).  NULL or malloc'ed error. */

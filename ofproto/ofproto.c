@@ -126,6 +126,8 @@ ofproto_rule_unref(struct rule *rule)
     }
 }
 
+/* 'p' NULL: no sequence number nor times yet (a bundle's rule, given
+ * them when it is committed). */
 static struct rule *
 rule_create(struct ofproto *p, const struct ofp_flow_mod *fm,
             uint8_t table_id)
@@ -133,7 +135,7 @@ rule_create(struct ofproto *p, const struct ofp_flow_mod *fm,
     size_t n_words = cls_rule_storage_words(&fm->match);
     size_t acts_ofs = sizeof(struct rule) + n_words * sizeof(uint64_t);
     struct rule *rule = xmalloc(acts_ofs + fm->ofpacts.size);
-    long long now = time_msec();
+    long long now = p ? time_msec() : 0;
 
     memset(rule, 0, sizeof *rule);
     cls_rule_init_in(&rule->cr, &fm->match, fm->priority,
@@ -153,7 +155,7 @@ rule_create(struct ofproto *p, const struct ofp_flow_mod *fm,
         rule->ofpacts = NULL;
     }
     rule->created = rule->modified = rule->used = now;
-    rule->seq = p->next_rule_seq++;
+    rule->seq = p ? p->next_rule_seq++ : 0;
     rule->refcount = 1;         /* the table's */
     return rule;
 }
@@ -1007,19 +1009,20 @@ flow_mod_validate(const struct ofproto *p, const struct ofp_flow_mod *fm,
     return 0;
 }
 
+/* Write lock held.  Inserts 'rule' (consumed: on error it is freed),
+ * built by rule_create() for an add with 'flags' in its table. */
 static int
-flow_mod_add(struct ofproto *p, const struct ofp_flow_mod *fm,
-             struct journal *j, char **errp)
+flow_mod_add_rule(struct ofproto *p, struct rule *rule, uint16_t flags,
+                  struct journal *j, char **errp)
 {
-    struct oftable *t = table_get(p, fm->table_id);
-    struct rule *rule = rule_create(p, fm, fm->table_id);
+    struct oftable *t = table_get(p, rule->table_id);
     struct cls_rule *old;
 
-    if (fm->flags & OFPFF_CHECK_OVERLAP
+    if (flags & OFPFF_CHECK_OVERLAP
         && classifier_rule_overlaps(&t->cls, &rule->cr)) {
-        ofproto_rule_unref(rule);
         set_error(errp, "new flow overlaps an existing flow of priority %d "
-                  "in table %u", fm->priority, fm->table_id);
+                  "in table %u", rule->cr.priority, rule->table_id);
+        ofproto_rule_unref(rule);
         return -EEXIST;
     }
     /* A replaced rule's counters and duration restart (OpenFlow 1.0
@@ -1030,6 +1033,14 @@ flow_mod_add(struct ofproto *p, const struct ofp_flow_mod *fm,
     }
     journal_push(j, J_ADDED, t, rule);
     return 0;
+}
+
+static int
+flow_mod_add(struct ofproto *p, const struct ofp_flow_mod *fm,
+             struct journal *j, char **errp)
+{
+    return flow_mod_add_rule(p, rule_create(p, fm, fm->table_id),
+                             fm->flags, j, errp);
 }
 
 static void
@@ -1225,6 +1236,178 @@ ofproto_flow_mod(struct ofproto *p, const struct ofp_flow_mod *fm,
                  char **errp)
 {
     return ofproto_flow_mod_batch(p, fm, 1, errp);
+}
+
+/* ---- Bundles built as they arrive --------------------------------------
+ *
+ * An add is validated and turned into its rule (one allocation: the
+ * struct, its minimatch, its actions) when it arrives, so the commit only
+ * inserts: no copy of the 600-byte flow-mod is kept per flow, and most
+ * of the work overlaps the client still sending.  Other commands keep a
+ * copy of their flow-mod.  Rules wait outside every table, owned by the
+ * bundle, until the commit. */
+
+struct ofproto_bundle_entry {
+    struct rule *rule;          /* add: the rule to insert, or NULL */
+    struct ofp_flow_mod *fm;    /* else: owned copy */
+    uint16_t flags;             /* add: the mod's OFPFF_* */
+    bool uses_group;            /* group existence is checked again */
+};
+
+struct ofproto_bundle {
+    struct ofproto_bundle_entry *e;
+    size_t n, allocated;
+};
+
+struct ofproto_bundle *
+ofproto_bundle_create(void)
+{
+    return xzalloc(sizeof(struct ofproto_bundle));
+}
+
+static void
+bundle_entries_free(struct ofproto_bundle *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        ofproto_rule_unref(b->e[i].rule);
+        if (b->e[i].fm) {
+            ofp_flow_mod_release(b->e[i].fm);
+            free(b->e[i].fm);
+        }
+    }
+    free(b->e);
+    b->e = NULL;
+    b->n = b->allocated = 0;
+}
+
+void
+ofproto_bundle_destroy(struct ofproto_bundle *b)
+{
+    if (b) {
+        bundle_entries_free(b);
+        free(b);
+    }
+}
+
+size_t
+ofproto_bundle_count(const struct ofproto_bundle *b)
+{
+    return b->n;
+}
+
+int
+ofproto_bundle_add(struct ofproto_bundle *b, const struct ofproto *p,
+                   const struct ofp_flow_mod *fm, char **errp)
+{
+    const struct ofpact *acts = (const struct ofpact *) (const void *)
+                                fm->ofpacts.data;
+    char *err = NULL;
+    int error;
+
+    if (errp) {
+        *errp = NULL;
+    }
+    error = flow_mod_validate(p, fm, &err);
+    if (error) {
+        set_error(errp, "%s", err);
+        free(err);
+        return error;
+    }
+    if (b->n == b->allocated) {
+        b->allocated = b->allocated ? 2 * b->allocated : 64;
+        b->e = xrealloc(b->e, b->allocated * sizeof *b->e);
+    }
+
+    struct ofproto_bundle_entry *e = &b->e[b->n++];
+    memset(e, 0, sizeof *e);
+    e->uses_group = ofproto_ofpacts_use_group(acts, fm->ofpacts.size,
+                                              OFPG_ALL);
+    if (fm->command == OFPFC_ADD) {
+        /* No sequence number yet: the commit assigns it. */
+        e->rule = rule_create(NULL, fm, fm->table_id);
+        e->flags = fm->flags;
+    } else {
+        e->fm = xmemdup(fm, sizeof *fm);
+        ofpacts_init(&e->fm->ofpacts);
+        if (fm->ofpacts.size) {
+            memcpy(ofpacts_put_uninit(&e->fm->ofpacts, fm->ofpacts.size),
+                   fm->ofpacts.data, fm->ofpacts.size);
+        }
+    }
+    return 0;
+}
+
+int
+ofproto_bundle_commit(struct ofproto_bundle *b, struct ofproto *p,
+                      char **errp)
+{
+    struct journal j = { NULL, 0, 0 };
+    long long now = time_msec();
+    char *err = NULL;
+    int error = 0;
+    size_t i;
+
+    if (errp) {
+        *errp = NULL;
+    }
+    /* Groups may have gone since the adds were checked. */
+    for (i = 0; i < b->n; i++) {
+        const struct ofproto_bundle_entry *e = &b->e[i];
+        const struct ofpact *acts;
+        size_t len;
+
+        if (!e->uses_group) {
+            continue;
+        }
+        acts = e->rule ? e->rule->ofpacts
+                       : (const struct ofpact *) (const void *)
+                         e->fm->ofpacts.data;
+        len = e->rule ? e->rule->ofpacts_len : e->fm->ofpacts.size;
+        err = ofproto_check_ofpacts(p, acts, len,
+                                    e->rule ? e->rule->table_id : 0);
+        if (err) {
+            set_error(errp, "flow mod %zu (%s): %s", i + 1,
+                      e->rule ? "add" : command_name(e->fm->command), err);
+            free(err);
+            return -TS_ERR_BAD_ACTION;
+        }
+    }
+
+    journal_reserve(&j, b->n);
+    pthread_rwlock_wrlock(&p->rwlock);
+    for (i = 0; i < b->n && !error; i++) {
+        struct ofproto_bundle_entry *e = &b->e[i];
+
+        if (e->rule) {
+            struct rule *rule = e->rule;
+
+            e->rule = NULL;     /* the table's now, or freed on error */
+            rule->created = rule->modified = rule->used = now;
+            rule->seq = p->next_rule_seq++;
+            error = flow_mod_add_rule(p, rule, e->flags, &j, &err);
+        } else {
+            error = flow_mod_apply(p, e->fm, &j, &err);
+        }
+        if (error) {
+            set_error(errp, "flow mod %zu (%s): %s", i + 1,
+                      e->fm ? command_name(e->fm->command) : "add",
+                      err ? err : ts_strerror(error));
+            free(err);
+        }
+    }
+    if (error) {
+        journal_undo(&j);
+        pthread_rwlock_unlock(&p->rwlock);
+        bundle_entries_free(b);
+        return error;
+    }
+    pthread_rwlock_unlock(&p->rwlock);
+
+    if (journal_commit(&j)) {
+        ofproto_revalidate(p);
+    }
+    bundle_entries_free(b);
+    return 0;
 }
 
 size_t

@@ -119,6 +119,23 @@ int ofproto_flow_mod(struct ofproto *, const struct ofp_flow_mod *,
 int ofproto_flow_mod_batch(struct ofproto *, const struct ofp_flow_mod *mods,
                            size_t n, char **errp);
 
+/* A bundle built as its mods arrive (the control server's BUNDLE_ADD):
+ * ofproto_bundle_add() validates a mod against 'p' (which it does not
+ * keep: the bundle outlives no bridge lookup) and, for an add, builds its
+ * rule at once; ofproto_bundle_commit() applies every mod in order,
+ * atomically as ofproto_flow_mod_batch() (an error names the mod's
+ * 1-based index, "flow mod 3 (add): ..."), and empties the bundle whether
+ * it succeeds or not.  Groups that adds use are checked again at the
+ * commit.  Main thread only. */
+struct ofproto_bundle;
+struct ofproto_bundle *ofproto_bundle_create(void);
+void ofproto_bundle_destroy(struct ofproto_bundle *);
+size_t ofproto_bundle_count(const struct ofproto_bundle *);
+int ofproto_bundle_add(struct ofproto_bundle *, const struct ofproto *p,
+                       const struct ofp_flow_mod *, char **errp);
+int ofproto_bundle_commit(struct ofproto_bundle *, struct ofproto *p,
+                          char **errp);
+
 /* A filter for dumps (ovs-ofctl dump-flows): a rule passes if it is in
  * 'table_id' (0xff: any), matches 'match' (NULL: any; loose = rule at
  * least as specific; strict = identical match and 'priority'), its cookie

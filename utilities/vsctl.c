@@ -60,6 +60,12 @@ deadline(const struct vsctl_ctx *ctx)
 static void
 io_fatal(const struct vsctl_ctx *ctx, int err)
 {
+    const char *tls_err = ctx->stream ? stream_error(ctx->stream) : NULL;
+
+    if (tls_err) {
+        vsctl_fatal(1, "connection to '%s' failed: %s", ctx->server,
+                    tls_err);
+    }
     if (err == -ETIMEDOUT) {
         vsctl_fatal(1, "timed out after %d seconds waiting for '%s'",
                     ctx->timeout_ms / 1000, ctx->server);
@@ -109,6 +115,13 @@ vsctl_recv(struct vsctl_ctx *ctx, struct ctl_msg *msg)
     if (err) {
         vsctl_fatal(1, "bad reply from '%s': %s", ctx->server, err_msg);
     }
+    if (msg->type == CTL_ECHO_REQUEST) {
+        /* The daemon's inactivity probe: answer it and keep waiting. */
+        msg->type = CTL_ECHO_REPLY;
+        send_msg(ctx, msg);
+        ctl_msg_release(msg);
+        vsctl_recv(ctx, msg);
+    }
 }
 
 static void
@@ -120,8 +133,14 @@ connect_daemon(struct vsctl_ctx *ctx)
     if (ctx->stream) {
         return;
     }
-    int err = stream_open(ctx->server, ctx->timeout_ms > 0
-                          ? ctx->timeout_ms : -1, &ctx->stream, &err_msg);
+    const struct stream_tls_config tls = {
+        .private_key = ctx->private_key,
+        .certificate = ctx->certificate,
+        .ca_cert = ctx->ca_cert,
+    };
+    int err = stream_open_tls(ctx->server, ctx->timeout_ms > 0
+                              ? ctx->timeout_ms : -1, &tls, &ctx->stream,
+                              &err_msg);
     if (err) {
         vsctl_fatal(1, "%s", err_msg);
     }
@@ -735,25 +754,27 @@ cmd_add_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
         pipeline_send(&p, &msg, NULL);
         ctl_msg_release(&msg);
     }
+    /* One flow-mod, reused line after line; the cache spares parsing
+     * actions that repeat the line before's. */
+    struct ofp_parse_cache cache;
+    struct ofp_flow_mod fm;
+    ofp_parse_cache_init(&cache);
     while ((text = next_flow_line(f, argv[2], &line, &line_size,
                                   &line_no))) {
-        struct ofp_flow_mod *fm = xmalloc(sizeof *fm);
-        char *error = ofp_parse_flow_mod(fm, text, OFPFC_ADD, &map);
+        char *error = ofp_parse_flow_mod_cached(&fm, text, OFPFC_ADD, &map,
+                                                &cache);
         if (error) {
             vsctl_fatal(1, "%s: line %zu: %s", fname, line_no, error);
         }
-        if (ctx->bundle) {
-            ctl_msg_init(&msg, CTL_BUNDLE_ADD, 0);
-            msg.bundle.id = bundle_id;
-            msg.bundle.fm = fm;
-        } else {
-            ctl_msg_init(&msg, CTL_FLOW_MOD, 0);
-            msg.flow_mod.bridge = xstrdup(bridge);
-            msg.flow_mod.fm = fm;
-        }
+        ctl_msg_init(&msg, CTL_BUNDLE_ADD, 0);
+        msg.bundle.id = bundle_id;
+        msg.bundle.fm = &fm;
         pipeline_send_line(&p, &msg, NULL, line_no);
+        msg.bundle.fm = NULL;   /* ours, not the message's */
         ctl_msg_release(&msg);
+        ofp_flow_mod_release(&fm);
     }
+    ofp_parse_cache_release(&cache);
     if (ctx->bundle) {
         ctl_msg_init(&msg, CTL_BUNDLE_COMMIT, 0);
         msg.bundle.id = bundle_id;
@@ -1421,6 +1442,9 @@ usage(void)
     }
     printf("\nOptions:\n"
            "  --server=unix:PATH   daemon socket (default: unix:%s)\n"
+           "  --server=ssl:HOST:PORT  the daemon over TLS (needs the "
+           "three options\n"
+           "                       below); tcp:HOST:PORT: plain TCP\n"
            "  --format=text|json   output format (default: text)\n"
            "  -t, --timeout=SECS   give up after SECS seconds (default: "
            "wait forever)\n"
@@ -1436,16 +1460,19 @@ usage(void)
            "exists\n"
            "  --if-exists          del-br, del-port: no error if it is "
            "missing\n"
-           "  --private-key=FILE   --server=ssl:, pki: this client's key\n"
+           "  --private-key=FILE   --server=ssl:: this client's key\n"
            "  --certificate=FILE   --server=ssl:: this client's "
            "certificate\n"
            "  --ca-cert=FILE       --server=ssl:: the CA that signed the "
            "daemon's\n"
+           "                       certificate\n"
            "  --count=N            capture: stop after N packets\n"
            "  --duration=SECS      capture: stop after SECS seconds\n"
            "  --direction=rx|tx|both  capture: which packets (default: "
            "both)\n"
            "  --filter=EXPR        capture: pcap filter expression\n"
+           "  --buffer-size=KB     capture: daemon buffer per direction "
+           "(default 4096)\n"
            "  -m, --more           dump-conntrack: ids, status and both "
            "directions'\n"
            "                       TCP states\n"
@@ -1462,7 +1489,7 @@ enum {
     OPT_SERVER = 256, OPT_FORMAT, OPT_STRICT, OPT_BUNDLE, OPT_NO_STATS,
     OPT_NAMES, OPT_NO_NAMES, OPT_MAY_EXIST, OPT_IF_EXISTS, OPT_MAY_CREATE,
     OPT_PRIVATE_KEY, OPT_CERTIFICATE, OPT_CA_CERT, OPT_COUNT, OPT_DURATION,
-    OPT_DIRECTION, OPT_FILTER,
+    OPT_DIRECTION, OPT_FILTER, OPT_BUFFER_SIZE,
 };
 
 /* Looks 'name' up in every command table. */
@@ -1508,6 +1535,7 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
         { "duration", required_argument, NULL, OPT_DURATION },
         { "direction", required_argument, NULL, OPT_DIRECTION },
         { "filter", required_argument, NULL, OPT_FILTER },
+        { "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
         { "more", no_argument, NULL, 'm' },
         { "statistics", no_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
@@ -1525,8 +1553,8 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
         switch (c) {
         case OPT_SERVER:
             if (!stream_target_is_valid(optarg)) {
-                vsctl_fatal(2, "invalid server '%s' (expected unix:PATH)",
-                            optarg);
+                vsctl_fatal(2, "invalid server '%s' (expected unix:PATH, "
+                            "ssl:HOST:PORT or tcp:HOST:PORT)", optarg);
             }
             ctx->server = optarg;
             break;
@@ -1584,6 +1612,13 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
             ctx->direction = optarg;
             break;
         case OPT_FILTER: ctx->filter = optarg; break;
+        case OPT_BUFFER_SIZE:
+            if (!str_to_u64(optarg, 1024 * 1024, &secs) || secs < 4) {
+                vsctl_fatal(2, "invalid buffer size '%s' (expected 4 to "
+                            "1048576 kB)", optarg);
+            }
+            ctx->buffer_kb = secs;
+            break;
         case 'm': ctx->more = true; break;
         case 's': ctx->statistics = true; break;
         case 'h':

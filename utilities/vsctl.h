@@ -29,6 +29,7 @@ struct vsctl_ctx {
     double duration;            /* --duration=SECS, 0: no limit */
     const char *direction;      /* --direction=rx|tx|both, NULL: both */
     const char *filter;         /* --filter=EXPR (pcap syntax), or NULL */
+    uint32_t buffer_kb;         /* --buffer-size=KB, 0: daemon default */
     struct stream *stream;      /* NULL until the first request */
     uint32_t next_xid;
 };

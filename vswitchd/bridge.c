@@ -1334,5 +1334,7 @@ bridge_set_get_stats(const struct bridge_set *set,
         s->n_ports += hmap_count(&br->ports) + 1;
         s->n_flows += ofproto_flow_count(br->ofproto, OFP_TABLE_ALL);
         s->n_megaflows += dpif_flow_count(br->dpif);
+        s->n_workers += set->dpif_cfg.n_workers > 0
+                        ? set->dpif_cfg.n_workers : 1;
     }
 }

@@ -79,6 +79,7 @@ void bridge_set_set_packet_in_cb(struct bridge_set *, bridge_packet_in_cb *,
 
 struct bridge_set_stats {
     size_t n_bridges, n_ports, n_flows, n_megaflows;
+    size_t n_workers;           /* datapath threads, all bridges */
 };
 void bridge_set_get_stats(const struct bridge_set *,
                           struct bridge_set_stats *);

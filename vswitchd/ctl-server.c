@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bridge.h"
@@ -77,18 +78,35 @@ TS_LOG_DEFINE(ctl_server);
  * (each examines a bounded number of buckets), and buckets per flush
  * call.  One slice of work stays well under a millisecond or two. */
 #define CT_CALLS_PER_SLICE 8
-#define CT_FLUSH_BUCKETS 4096
+#define CT_FLUSH_BUCKETS 1024
+/* A slice also ends once it has run this long (tests/bench/bench-ct-stall
+ * measures the slices), and a dump call formats at most this many
+ * lines. */
+#define CT_SLICE_NS 1000000
+#define CT_DUMP_LINES 256
 /* The conntrack timer never fires more often than this (seconds), nor
  * less often than the upper bound. */
+/* Packet capture: drain period (seconds), packets per tap per drain, and
+ * the client queue length beyond which captured packets are dropped. */
+#define CAPTURE_INTERVAL 0.01
+#define CAPTURE_POLL_MAX 8192
+#define CAPTURE_MAX_BACKLOG (4 * 1024 * 1024)
 #define CT_RUN_MIN 0.005
 #define CT_RUN_MAX 10.0
+
+/* One listening socket: the unix socket (always first) or a --listen. */
+struct ctl_listener {
+    struct ctl_server *server;
+    struct stream_listener *l;
+    ev_io accept_io;
+};
 
 struct ctl_server {
     struct ev_loop *loop;
     struct bridge_set *bridges;
     struct db *db;
-    struct stream_listener *listener;
-    ev_io accept_io;
+    struct ctl_listener *listeners;
+    size_t n_listeners;
     ev_timer run_timer;
     ev_async wakeup;
     ev_prepare sync_prepare;    /* group commit, see the top */
@@ -97,11 +115,26 @@ struct ctl_server {
     size_t n_clients;
     size_t max_backlog;
     double run_interval;        /* seconds */
+    long long probe_interval_ms; /* inactivity probe; <= 0: none */
     long long start_msec;
     struct dpif_ct *ct;         /* the bridges' tracker (borrowed) */
     ev_timer ct_timer;          /* dpif_ct_run() */
     ev_timer ct_work_timer;     /* advances conntrack dumps and flushes */
+    ev_timer capture_timer;     /* drains capture taps while any runs */
+    size_t n_captures;
     uint64_t n_ct_events_sent, n_ct_events_dropped;
+    struct dpif_ct_snapshotter *ct_snapshot;   /* borrowed, or NULL */
+    bool restart;               /* CTL_RESTART answered: break the loop */
+};
+
+/* A running packet capture (see "Packet capture" below). */
+struct ctl_capture {
+    struct ctl_capture *next;   /* in the client's 'captures' */
+    struct ctl_client *client;
+    uint32_t xid;               /* of its CAPTURE_START */
+    struct dpif_capture *tap;   /* owned */
+    uint64_t sent;              /* CAPTURE_PACKETs queued */
+    uint64_t dropped;           /* not sent: client queue too long */
 };
 
 /* A dump being sent in slices: the entries not yet sent. */
@@ -128,12 +161,13 @@ struct ctl_bundle_state {
     struct hmap_node node;      /* in client's 'bundles', by id */
     uint32_t id;
     char *bridge;
-    struct ofp_flow_mod *fms;   /* owned, contiguous */
-    size_t n, allocated;
+    /* The mods, validated and (adds) built into rules as they came. */
+    struct ofproto_bundle *mods;
+    size_t n;
     /* The same mods as CTL_FLOW_MOD frames for the store, built from the
-     * bytes the client sent; 'stored_ok' false if one did not fit. */
+     * bytes the client sent. */
     struct db_flows stored;
-    bool stored_ok;
+    bool failed;                /* an ADD was refused: no commit */
 };
 
 struct ctl_client {
@@ -142,6 +176,10 @@ struct ctl_client {
     struct stream *stream;
     ev_io io;
     int events;                 /* what 'io' watches now */
+    ev_timer hs_timer;          /* TLS handshake deadline */
+    uid_t refused_uid;          /* if 'refused' */
+    bool refused;               /* unix peer not allowed: answer the first
+                                 * frame with an error, then close */
     struct hmap bundles;        /* struct ctl_bundle_state */
     struct ctl_dump *dump;      /* in progress, or NULL */
     bool closing;               /* close once the queue drains */
@@ -155,10 +193,15 @@ struct ctl_client {
     char *monitor_bridge;       /* CTL_MONITOR subscription, or NULL */
     uint32_t monitor_flags;     /* CTL_MON_* */
     struct dpif_ct_sub *ct_sub; /* CTL_CT_MONITOR subscription, or NULL */
+    struct ctl_capture *captures; /* running captures, or NULL */
+    long long last_rx_msec;     /* when it last sent a frame */
+    bool probed;                /* an ECHO_REQUEST probe is outstanding */
 };
 
 static void client_update_events(struct ctl_client *);
 static void client_process(struct ctl_client *);
+static void client_refuse(struct ctl_client *, const uint8_t *frame,
+                          size_t len);
 static void client_close(struct ctl_client *, const char *why);
 static void client_free(struct ctl_client *);
 static bool ct_continue(struct ctl_client *);
@@ -576,10 +619,7 @@ bundle_find(struct ctl_client *c, uint32_t id)
 static void
 bundle_free(struct ctl_bundle_state *b)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        ofp_flow_mod_release(&b->fms[i]);
-    }
-    free(b->fms);
+    ofproto_bundle_destroy(b->mods);
     free(b->bridge);
     db_flows_release(&b->stored);
     free(b);
@@ -587,24 +627,23 @@ bundle_free(struct ctl_bundle_state *b)
 
 /* Appends to b->stored the CTL_FLOW_MOD frame for the BUNDLE_ADD 'frame'
  * (header, u32 bundle id, flow-mod): a new header, the bridge name, then
- * the client's flow-mod bytes as they came. */
-static void
+ * the client's flow-mod bytes as they came.  False if it does not fit in
+ * one frame (the store could not hold the mod). */
+static bool
 bundle_store_frame(struct ctl_bundle_state *b, const uint8_t *frame,
                    size_t len)
 {
     size_t name_len = strlen(b->bridge);
     size_t fm_ofs = CTL_HEADER_LEN + 4;
 
-    if (!b->stored_ok || !frame || len < fm_ofs) {
-        b->stored_ok = false;
-        return;
+    if (!frame || len < fm_ofs) {
+        return false;
     }
     size_t out_len = CTL_HEADER_LEN + 2 + name_len + (len - fm_ofs);
     if (out_len > CTL_MAX_MSG_LEN || name_len > UINT16_MAX) {
-        b->stored_ok = false;
-        return;
+        return false;
     }
-    uint8_t *p = xmalloc(out_len);
+    uint8_t *p = db_flows_append_uninit(&b->stored, out_len);
     p[0] = CTL_VERSION;
     p[1] = CTL_FLOW_MOD;
     p[2] = out_len >> 8;
@@ -614,8 +653,81 @@ bundle_store_frame(struct ctl_bundle_state *b, const uint8_t *frame,
     p[9] = name_len;
     memcpy(p + 10, b->bridge, name_len);
     memcpy(p + 10 + name_len, frame + fm_ofs, len - fm_ofs);
-    db_flows_append(&b->stored, p, out_len);
-    free(p);
+    return true;
+}
+
+/* BUNDLE_ADD: validates the mod against the bridge and keeps it (an add
+ * as its rule) with its frame for the store.  A refused mod marks the
+ * bundle failed, so that a client that pipelined its COMMIT behind it
+ * does not get the rest applied. */
+static void
+bundle_add(struct ctl_client *c, struct ctl_bundle_state *b,
+           const struct ctl_msg *m)
+{
+    struct bridge *br = need_bridge(c, m->xid, b->bridge);
+    char *err = NULL;
+
+    if (!br) {
+        b->failed = true;
+        return;
+    }
+    int e = ofproto_bundle_add(b->mods, bridge_ofproto(br), m->bundle.fm,
+                               &err);
+    if (!e && !bundle_store_frame(b, c->frame, c->frame_len)) {
+        e = -TS_ERR_TOO_BIG;
+        err = xstrdup("flow mod too large for the store");
+    }
+    b->n++;
+    if (e) {
+        b->failed = true;
+        send_error(c, m->xid, CTL_ET_FAILED, -e, "%s",
+                   err ? err : ts_strerror(e));
+        free(err);
+        return;
+    }
+    send_ok(c, m->xid);
+}
+
+/* BUNDLE_COMMIT: applies every mod at once, then stores their frames as
+ * one record (durable before the reply, as every change). */
+static void
+bundle_commit(struct ctl_client *c, struct ctl_bundle_state *b,
+              uint32_t xid)
+{
+    struct bridge *br = need_bridge(c, xid, b->bridge);
+    char *err = NULL;
+    int e = 0;
+
+    if (!br) {
+        return;
+    }
+    if (b->failed) {
+        send_error(c, xid, CTL_ET_BUNDLE_FAILED, ECANCELED,
+                   "bundle %u has a refused flow mod: nothing applied",
+                   b->id);
+        return;
+    }
+    if (b->n) {
+        e = ofproto_bundle_commit(b->mods, bridge_ofproto(br), &err);
+    }
+    if (!e && b->n) {
+        char *dberr = NULL;
+        e = db_add_flows_take(c->server->db, b->bridge, &b->stored,
+                              &dberr);
+        if (e) {
+            err = xasprintf("flow change applied but not saved: %s",
+                            dberr ? dberr : ts_strerror(e));
+            free(dberr);
+            TS_ERR("bridge %s: %s", b->bridge, err);
+        }
+    }
+    if (e) {
+        send_error(c, xid, CTL_ET_BUNDLE_FAILED, -e, "%s",
+                   err ? err : ts_strerror(e));
+        free(err);
+    } else {
+        send_ok(c, xid);
+    }
 }
 
 static void
@@ -632,8 +744,8 @@ handle_bundle(struct ctl_client *c, struct ctl_msg *m)
             b = xzalloc(sizeof *b);
             b->id = r->id;
             b->bridge = xstrdup(r->bridge);
+            b->mods = ofproto_bundle_create();
             db_flows_init(&b->stored);
-            b->stored_ok = true;
             hmap_insert(&c->bundles, &b->node, hash_int(r->id, 0));
             send_ok(c, m->xid);
         }
@@ -656,36 +768,13 @@ handle_bundle(struct ctl_client *c, struct ctl_msg *m)
                        "bundle add without a flow mod");
             return;
         }
-        if (b->n == b->allocated) {
-            b->allocated = b->allocated ? 2 * b->allocated : 64;
-            b->fms = xrealloc(b->fms, b->allocated * sizeof *b->fms);
-        }
-        b->fms[b->n++] = *r->fm;    /* moves the actions too */
-        free(r->fm);
-        r->fm = NULL;
-        bundle_store_frame(b, c->frame, c->frame_len);
-        send_ok(c, m->xid);
+        bundle_add(c, b, m);
         return;
     }
 
     hmap_remove(&c->bundles, &b->node);
     if (m->type == CTL_BUNDLE_COMMIT) {
-        struct bridge *br = need_bridge(c, m->xid, b->bridge);
-        if (br) {
-            char *err = NULL;
-            int r_ = (b->n
-                      ? bridge_flow_mod_batch_encoded(
-                          br, b->fms, b->n, b->stored_ok ? &b->stored : NULL,
-                          &err)
-                      : 0);
-            if (r_) {
-                send_error(c, m->xid, CTL_ET_BUNDLE_FAILED, r_, "%s",
-                           err ? err : ts_strerror(r_));
-                free(err);
-            } else {
-                send_ok(c, m->xid);
-            }
-        }
+        bundle_commit(c, b, m->xid);
     } else {
         send_ok(c, m->xid);
     }
@@ -759,6 +848,48 @@ rss_kb(void)
 }
 
 static void
+add_ct_snapshot_status(struct ctl_server *s, struct smap *kv)
+{
+    struct dpif_ct_snapshot_status st;
+    char buf[64];
+
+    if (!s->ct_snapshot) {
+        smap_replace(kv, "ct_snapshot", "none");
+        return;
+    }
+    dpif_ct_snapshotter_get_status(s->ct_snapshot, &st);
+    smap_replace(kv, "ct_snapshot", st.path);
+#define KV(KEY, FMT, VAL)                                   \
+    do {                                                    \
+        snprintf(buf, sizeof buf, FMT, VAL);                \
+        smap_replace(kv, KEY, buf);                         \
+    } while (0)
+    KV("ct_snapshot_interval", "%u", st.interval_ms / 1000);
+    if (st.last_save_wall_ms) {
+        time_t t = st.last_save_wall_ms / 1000;
+        struct tm tm;
+
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        smap_replace(kv, "ct_snapshot_last_save", buf);
+        KV("ct_snapshot_entries", "%u", st.last_conns);
+        KV("ct_snapshot_expectations", "%u", st.last_exps);
+        KV("ct_snapshot_bytes", "%llu", (unsigned long long) st.last_bytes);
+        KV("ct_snapshot_duration_ms", "%.3f", st.last_duration_us / 1e3);
+        KV("ct_snapshot_max_stall_us", "%.1f",
+           st.worst_max_hold_ns / 1e3);
+    } else {
+        smap_replace(kv, "ct_snapshot_last_save", "never");
+    }
+    KV("ct_snapshot_saves", "%llu", (unsigned long long) st.n_saves);
+    KV("ct_snapshot_failures", "%llu", (unsigned long long) st.n_failures);
+    if (st.last_error[0]) {
+        smap_replace(kv, "ct_snapshot_error", st.last_error);
+    }
+    KV("ct_snapshot_restored", "%u", st.restored);
+#undef KV
+}
+
+static void
 handle_status(struct ctl_client *c, const struct ctl_msg *m)
 {
     struct ctl_server *s = c->server;
@@ -782,6 +913,9 @@ handle_status(struct ctl_client *c, const struct ctl_msg *m)
     KV("ports", "%zu", bs.n_ports);
     KV("flows", "%zu", bs.n_flows);
     KV("megaflows", "%zu", bs.n_megaflows);
+    /* The main thread, plus each bridge's datapath workers. */
+    KV("threads", "%zu", bs.n_workers + 1);
+    KV("connections", "%u", dpif_ct_get_nconns(s->ct));
     KV("memory_rss_kb", "%llu", rss_kb());
     KV("clients", "%zu", s->n_clients);
     KV("db_syncs", "%llu", (unsigned long long) ds.n_syncs);
@@ -793,7 +927,37 @@ handle_status(struct ctl_client *c, const struct ctl_msg *m)
     KV("db_bytes", "%llu", (unsigned long long) ds.file_size);
     KV("db_records", "%llu", (unsigned long long) ds.n_records);
 #undef KV
+    add_ct_snapshot_status(s, &reply.kv);
     client_send(c, &reply);
+}
+
+/* CTL_RESTART: save the conntrack snapshot, answer, and leave the loop
+ * once the answer is out (sync_prepare_cb); main.c tears down, saves the
+ * final snapshot and re-executes.  If the save fails the daemon keeps
+ * running and says why. */
+static void
+handle_restart(struct ctl_client *c, const struct ctl_msg *m)
+{
+    struct ctl_server *s = c->server;
+    char *err = NULL;
+
+    if (s->ct_snapshot && dpif_ct_snapshotter_save(s->ct_snapshot, false,
+                                                   &err)) {
+        TS_WARN("%s: restart refused: %s", c->name, err);
+        send_error(c, m->xid, CTL_ET_FAILED, EIO,
+                   "restart refused: %s", err);
+        free(err);
+        return;
+    }
+    TS_INFO("%s: restart requested", c->name);
+    send_ok(c, m->xid);
+    s->restart = true;
+}
+
+bool
+ctl_server_restart_requested(const struct ctl_server *s)
+{
+    return s->restart;
 }
 
 static void
@@ -1321,10 +1485,12 @@ ct_continue(struct ctl_client *c)
 {
     struct ctl_dump *d = c->dump;
     struct ds lines = DS_EMPTY_INITIALIZER;
+    long long slice_start = time_nsec();
     bool ok = true;
 
     for (int i = 0; ok && d && i < CT_CALLS_PER_SLICE
-                    && client_backlog(c) < DUMP_LOW_WATER; i++) {
+                    && client_backlog(c) < DUMP_LOW_WATER
+                    && time_nsec() - slice_start < CT_SLICE_NS; i++) {
         uint32_t xid = d->xid;
 
         if (d->ct_flush) {
@@ -1337,7 +1503,7 @@ ct_continue(struct ctl_client *c)
             continue;
         }
         ds_clear(&lines);
-        bool more = dpif_ct_dump_next(d->ct_dump, &lines, DUMP_SLICE);
+        bool more = dpif_ct_dump_next(d->ct_dump, &lines, CT_DUMP_LINES);
         if (d->mp_type == CTL_MP_CT_STATS) {
             const char *p = lines.string, *end = p + lines.length;
             while (p < end) {
@@ -1766,6 +1932,184 @@ ct_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     reap_clients(s);
 }
 
+/* ---- Packet capture ----------------------------------------------------
+ *
+ * Each CAPTURE_START makes a datapath tap (dpif_capture_start) owned by
+ * the client.  While any capture runs, a 10 ms timer drains every tap
+ * into CAPTURE_PACKET messages, at most CAPTURE_POLL_MAX per tap per
+ * tick, and only while the client's queue is under
+ * CAPTURE_MAX_BACKLOG: beyond it packets are dropped and counted, so a
+ * slow reader costs neither memory nor the datapath anything. */
+
+static void
+capture_free(struct ctl_capture *cap)
+{
+    struct ctl_server *s = cap->client->server;
+
+    dpif_capture_stop(cap->tap);
+    free(cap);
+    if (!--s->n_captures) {
+        ev_timer_stop(s->loop, &s->capture_timer);
+    }
+}
+
+static void
+capture_packet_cb(void *cap_, const struct dpif_capture_packet *pkt)
+{
+    struct ctl_capture *cap = cap_;
+    struct ctl_client *c = cap->client;
+    struct ds ds = DS_EMPTY_INITIALIZER;
+    struct ctl_msg m;
+
+    if (c->dead || client_backlog(c) > CAPTURE_MAX_BACKLOG) {
+        cap->dropped++;
+        return;
+    }
+    ctl_msg_init(&m, CTL_CAPTURE_PACKET, cap->xid);
+    m.capture_packet.ts_ns = pkt->ts_ns;
+    m.capture_packet.port = pkt->port_no;
+    m.capture_packet.direction = pkt->direction;
+    m.capture_packet.orig_len = pkt->orig_len;
+    m.capture_packet.data = (void *) pkt->data;     /* borrowed */
+    m.capture_packet.len = MIN(pkt->len, CTL_CAPTURE_MAX_DATA);
+    if (ctl_msg_encode(&m, &ds) || !client_send_bytes(c, &ds)) {
+        cap->dropped++;
+    } else {
+        cap->sent++;
+    }
+    ds_destroy(&ds);
+}
+
+static void
+capture_send_end(struct ctl_capture *cap, uint32_t xid,
+                 enum ctl_capture_end_reason reason)
+{
+    struct dpif_capture_stats st;
+    struct ctl_msg m;
+
+    dpif_capture_get_stats(cap->tap, &st);
+    ctl_msg_init(&m, CTL_CAPTURE_END, xid);
+    m.capture_end.capture_xid = cap->xid;
+    m.capture_end.reason = reason;
+    m.capture_end.captured = cap->sent;
+    m.capture_end.dropped = st.dropped + cap->dropped;
+    client_send(cap->client, &m);
+}
+
+/* Drains 'c''s taps; ends those whose port went away. */
+static void
+capture_run_client(struct ctl_client *c)
+{
+    struct ctl_capture **prev = &c->captures;
+
+    while (*prev && !c->dead) {
+        struct ctl_capture *cap = *prev;
+        bool detached = dpif_capture_is_detached(cap->tap);
+
+        if (dpif_capture_poll(cap->tap, CAPTURE_POLL_MAX, capture_packet_cb,
+                              cap) < CAPTURE_POLL_MAX && detached) {
+            capture_send_end(cap, cap->xid, CTL_CAPE_PORT_GONE);
+            *prev = cap->next;
+            capture_free(cap);
+            continue;
+        }
+        prev = &cap->next;
+    }
+}
+
+static void
+capture_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct ctl_server *s = w->data;
+    struct ctl_client *c;
+
+    TS_LIST_FOR_EACH (c, node, &s->clients) {
+        if (c->captures && !c->dead) {
+            capture_run_client(c);
+        }
+    }
+    reap_clients(s);
+}
+
+static void
+handle_capture_start(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_capture_start *r = &m->capture_start;
+    struct ctl_server *s = c->server;
+    struct bridge *br = need_bridge(c, m->xid, r->bridge);
+    struct dpif_capture_config cfg;
+    struct ctl_capture *cap;
+    uint32_t ofport = 0;
+    char *err = NULL;
+
+    if (!br) {
+        return;
+    }
+    if (bridge_find_port(s->bridges, r->port, &ofport) != br) {
+        send_error(c, m->xid, CTL_ET_FAILED, TS_ERR_NO_PORT,
+                   "no port named '%s' on bridge '%s'", r->port, r->bridge);
+        return;
+    }
+    for (cap = c->captures; cap; cap = cap->next) {
+        if (cap->xid == m->xid) {
+            send_error(c, m->xid, CTL_ET_FAILED, EEXIST,
+                       "a capture with xid %"PRIu32" is running", m->xid);
+            return;
+        }
+    }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.port_no = ofport;
+    cfg.directions = ((r->flags & CTL_CAPF_RX ? DPIF_CAPTURE_RX : 0)
+                      | (r->flags & CTL_CAPF_TX ? DPIF_CAPTURE_TX : 0));
+    cfg.snaplen = MIN(r->snaplen ? r->snaplen : CTL_CAPTURE_MAX_DATA,
+                      CTL_CAPTURE_MAX_DATA);
+    cfg.filter = r->filter;
+    cfg.ring_bytes = (size_t) r->buffer_kb * 1024;
+    cap = xzalloc(sizeof *cap);
+    cap->client = c;
+    cap->xid = m->xid;
+    int e = dpif_capture_start(bridge_dpif(br), &cfg, &cap->tap, &err);
+    if (e) {
+        free(cap);
+        send_error(c, m->xid, CTL_ET_FAILED, e, "cannot capture on port "
+                   "'%s': %s", r->port, err ? err : ts_strerror(e));
+        free(err);
+        return;
+    }
+    cap->next = c->captures;
+    c->captures = cap;
+    if (!s->n_captures++) {
+        ev_timer_init(&s->capture_timer, capture_timer_cb,
+                      CAPTURE_INTERVAL, CAPTURE_INTERVAL);
+        s->capture_timer.data = s;
+        ev_timer_start(s->loop, &s->capture_timer);
+    }
+    send_ok(c, m->xid);
+}
+
+static void
+handle_capture_stop(struct ctl_client *c, const struct ctl_msg *m)
+{
+    uint32_t xid = m->capture_stop.capture_xid;
+
+    for (struct ctl_capture **prev = &c->captures; *prev;
+         prev = &(*prev)->next) {
+        struct ctl_capture *cap = *prev;
+
+        if (cap->xid == xid) {
+            /* What was captured before the STOP still goes out. */
+            dpif_capture_poll(cap->tap, CAPTURE_POLL_MAX, capture_packet_cb,
+                              cap);
+            capture_send_end(cap, m->xid, CTL_CAPE_STOPPED);
+            *prev = cap->next;
+            capture_free(cap);
+            return;
+        }
+    }
+    send_error(c, m->xid, CTL_ET_FAILED, ENOENT,
+               "no capture with xid %"PRIu32, xid);
+}
+
 /* Dispatches one decoded message; 'm' may be modified (ownership moves
  * out of it).  Flat by design: one case per message type. */
 static bool
@@ -1854,6 +2198,9 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
     case CTL_LOG_LEVEL_REQUEST:
         handle_log_level(c, m);
         break;
+    case CTL_RESTART:
+        handle_restart(c, m);
+        break;
     case CTL_STATUS_REQUEST:
         handle_status(c, m);
         break;
@@ -1888,6 +2235,12 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
     case CTL_CT_MONITOR:
         handle_ct_monitor(c, m);
         break;
+    case CTL_CAPTURE_START:
+        handle_capture_start(c, m);
+        break;
+    case CTL_CAPTURE_STOP:
+        handle_capture_stop(c, m);
+        break;
     case CTL_MULTIPART_REQUEST:
         handle_multipart(c, m);
         break;
@@ -1900,6 +2253,8 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
     case CTL_STATUS_REPLY:
     case CTL_CT_INFO_REPLY:
     case CTL_CT_EVENT:
+    case CTL_CAPTURE_PACKET:
+    case CTL_CAPTURE_END:
     default:
         send_error(c, m->xid, CTL_ET_BAD_REQUEST, TS_ERR_PROTO,
                    "unexpected %s message", ctl_type_name(m->type));
@@ -1920,11 +2275,15 @@ client_update_events(struct ctl_client *c)
     }
 
     if (!c->dump && !c->closing) {
-        want |= EV_READ;
+        want |= STREAM_WANT_READ;
     }
     if (stream_tx_backlog(c->stream)) {
-        want |= EV_WRITE;
+        want |= STREAM_WANT_WRITE;
     }
+    /* A TLS stream may need the other direction (its handshake). */
+    want = stream_poll_events(c->stream, want);
+    want = (want & STREAM_WANT_READ ? EV_READ : 0)
+           | (want & STREAM_WANT_WRITE ? EV_WRITE : 0);
     if (want != c->events) {
         ev_io_stop(c->server->loop, &c->io);
         ev_io_set(&c->io, stream_fd(c->stream), want);
@@ -1957,6 +2316,7 @@ client_free(struct ctl_client *c)
     struct ctl_bundle_state *b;
 
     ev_io_stop(c->server->loop, &c->io);
+    ev_timer_stop(c->server->loop, &c->hs_timer);
     ts_list_remove(&c->node);
     c->server->n_clients--;
     HMAP_FOR_EACH_POP (b, node, &c->bundles) {
@@ -1965,6 +2325,11 @@ client_free(struct ctl_client *c)
     hmap_destroy(&c->bundles);
     dump_free(c->dump);
     dpif_ct_unsubscribe(c->ct_sub);
+    while (c->captures) {
+        struct ctl_capture *cap = c->captures;
+        c->captures = cap->next;
+        capture_free(cap);
+    }
     stream_close(c->stream);
     ds_destroy(&c->held);
     free(c->monitor_bridge);
@@ -1994,8 +2359,13 @@ client_process(struct ctl_client *c)
             client_close(c, "end of stream");
             return;
         } else if (err) {
-            client_close(c, ts_strerror(err));
+            const char *why = stream_error(c->stream);
+            client_close(c, why ? why : ts_strerror(err));
             return;
+        }
+        if (c->refused) {
+            client_refuse(c, frame, len);
+            break;
         }
 
         struct ctl_msg m;
@@ -2005,13 +2375,16 @@ client_process(struct ctl_client *c)
             uint8_t version, type;
             uint32_t xid = 0;
             ctl_peek_header(frame, len, &version, &type, &xid);
-            TS_INFO("%s: bad %s message: %s", c->name,
+            static struct log_rl bad_rl = LOG_RL_INIT(60, 20);
+            TS_INFO_RL(&bad_rl, "%s: bad %s message: %s", c->name,
                     ctl_type_name(type), derr ? derr : ts_strerror(err));
             send_error(c, xid, CTL_ET_BAD_REQUEST, err, "%s",
                        derr ? derr : ts_strerror(err));
             free(derr);
             continue;
         }
+        c->last_rx_msec = time_msec();
+        c->probed = false;
         c->frame = frame;
         c->frame_len = len;
         dispatch(c, &m);
@@ -2031,7 +2404,8 @@ client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
     if (revents & EV_WRITE) {
         int err = stream_flush(c->stream);
         if (err && err != -EAGAIN) {
-            client_close(c, ts_strerror(err));
+            client_close(c, stream_error(c->stream)
+                            ? stream_error(c->stream) : ts_strerror(err));
         } else if (c->closing && !client_backlog(c)) {
             client_close(c, "closed after a fatal error");
         } else if (c->dump) {
@@ -2053,17 +2427,73 @@ client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
+handshake_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct ctl_client *c = w->data;
+
+    if (!stream_is_established(c->stream)) {
+        TS_WARN("%s: refused: TLS handshake not finished after %.0f "
+                "seconds", stream_name(c->stream), CTL_HANDSHAKE_TIMEOUT);
+        client_close(c, "TLS handshake timed out");
+        client_free(c);
+    }
+}
+
+/* Only root and the daemon's own user may use the unix socket.  The
+ * socket file's mode (0600) already keeps others out; this makes a
+ * looser mode or a passed descriptor fail safe, and says so.  Returns
+ * false if 'c' is refused (it is then closing). */
+static bool
+client_check_peer(struct ctl_client *c)
+{
+    uid_t uid;
+    pid_t pid;
+
+    if (stream_peer_cred(c->stream, &uid, &pid)
+        || uid == 0 || uid == geteuid()) {
+        return true;
+    }
+    TS_WARN("%s: refused connection on %s from uid %u (pid %ld): only "
+            "root and uid %u may use the control socket", c->name,
+            stream_name(c->stream), (unsigned int) uid, (long) pid,
+            (unsigned int) geteuid());
+    /* The reply waits for the client's first frame: closing now, with
+     * its request unread, would reset the connection before the client
+     * reads why. */
+    c->refused = true;
+    c->refused_uid = uid;
+    return false;
+}
+
+/* Answers a refused client's frame with the reason and closes. */
+static void
+client_refuse(struct ctl_client *c, const uint8_t *frame, size_t len)
+{
+    uint8_t version, type;
+    uint32_t xid = 0;
+
+    ctl_peek_header(frame, len, &version, &type, &xid);
+    send_error(c, xid, CTL_ET_FAILED, -EACCES, "permission denied: uid %u "
+               "may not use the control socket of vswitchd (only root "
+               "and uid %u may)", (unsigned int) c->refused_uid,
+               (unsigned int) geteuid());
+    c->closing = true;
+}
+
+static void
 accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    struct ctl_server *s = w->data;
+    struct ctl_listener *cl = w->data;
+    struct ctl_server *s = cl->server;
 
     for (int i = 0; i < 64; i++) {
         struct stream *stream;
-        int err = stream_accept(s->listener, &stream);
+        int err = stream_accept(cl->l, &stream);
         if (err == -EAGAIN) {
             break;
         } else if (err) {
-            TS_WARN("accept failed: %s", ts_strerror(err));
+            TS_WARN("%s: accept failed: %s", stream_listener_name(cl->l),
+                    ts_strerror(err));
             break;
         }
         struct ctl_client *c = xzalloc(sizeof *c);
@@ -2075,13 +2505,25 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         ds_init(&c->held);
         ev_io_init(&c->io, client_io_cb, stream_fd(stream), 0);
         c->io.data = c;
+        ev_timer_init(&c->hs_timer, handshake_timeout_cb,
+                      CTL_HANDSHAKE_TIMEOUT, 0.);
+        c->hs_timer.data = c;
+        if (!stream_is_established(stream)) {
+            ev_timer_start(loop, &c->hs_timer);
+        }
         ts_list_push_back(&s->clients, &c->node);
         s->n_clients++;
-        TS_DBG("%s: connected", c->name);
+        if (!strncmp(stream_name(stream), "unix:", 5)) {
+            TS_DBG("%s: connected", c->name);
+        } else {
+            TS_INFO("%s: connected from %s", c->name, stream_name(stream));
+        }
 
-        struct ctl_msg hello;
-        ctl_msg_init_hello(&hello, 0);
-        client_send(c, &hello);
+        if (client_check_peer(c)) {
+            struct ctl_msg hello;
+            ctl_msg_init_hello(&hello, 0);
+            client_send(c, &hello);
+        }
         if (!c->dead) {
             client_update_events(c);
         }
@@ -2135,7 +2577,8 @@ sync_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         int e = stream_send(c->stream, c->held.string, c->held.length);
         ds_clear(&c->held);
         if (e) {
-            client_close(c, ts_strerror(e));
+            client_close(c, stream_error(c->stream)
+                            ? stream_error(c->stream) : ts_strerror(e));
             continue;
         }
         if (c->dump) {
@@ -2146,6 +2589,10 @@ sync_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         }
     }
     reap_clients(s);
+    if (s->restart) {
+        /* The OK of CTL_RESTART went out just above. */
+        ev_break(loop, EVBREAK_ALL);
+    }
 }
 
 /* ---- Periodic work ------------------------------------------------------ */
@@ -2166,9 +2613,50 @@ run_bridges(struct ctl_server *s)
     ev_timer_start(s->loop, &s->run_timer);
 }
 
+/* Inactivity probes, as OpenFlow does: a client silent for one interval
+ * gets an ECHO_REQUEST; silent for a second interval, it is disconnected.
+ * A dead peer (a remote host gone without a FIN) so cannot hold its
+ * connection and buffers forever.  A client whose dump is in progress is
+ * not read from, so it counts as active. */
+static void
+probe_clients(struct ctl_server *s)
+{
+    long long now = time_msec();
+    struct ctl_client *c;
+
+    if (s->probe_interval_ms <= 0) {
+        return;
+    }
+    TS_LIST_FOR_EACH (c, node, &s->clients) {
+        if (c->dead || c->closing) {
+            continue;
+        }
+        if (c->dump || !c->last_rx_msec) {
+            c->last_rx_msec = now;
+            continue;
+        }
+        long long idle = now - c->last_rx_msec;
+        if (idle >= 2 * s->probe_interval_ms && c->probed) {
+            TS_WARN("%s: no reply to an echo probe in %lld ms, "
+                    "disconnecting", c->name, idle);
+            client_close(c, NULL);
+        } else if (idle >= s->probe_interval_ms && !c->probed) {
+            struct ctl_msg echo;
+            ctl_msg_init(&echo, CTL_ECHO_REQUEST, 0);
+            c->probed = true;
+            client_send(c, &echo);
+            if (!c->dead) {
+                client_update_events(c);
+            }
+        }
+    }
+    reap_clients(s);
+}
+
 static void
 run_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    probe_clients(w->data);
     run_bridges(w->data);
 }
 
@@ -2191,14 +2679,31 @@ ctl_server_create(struct ev_loop *loop, struct bridge_set *bridges,
                   struct ctl_server **serverp, char **errp)
 {
     struct ctl_server *s = xzalloc(sizeof *s);
+    const struct stream_tls_config tls = {
+        .private_key = cfg->private_key,
+        .certificate = cfg->certificate,
+        .ca_cert = cfg->ca_cert,
+    };
     int err;
 
     *serverp = NULL;
-    err = stream_listen(cfg->target, cfg->mode ? cfg->mode : 0600,
-                        &s->listener, errp);
-    if (err) {
-        free(s);
-        return err;
+    s->listeners = xcalloc(1 + cfg->n_listen, sizeof *s->listeners);
+    for (size_t i = 0; i <= cfg->n_listen; i++) {
+        struct ctl_listener *cl = &s->listeners[i];
+        const char *target = i ? cfg->listen[i - 1] : cfg->target;
+
+        err = stream_listen_tls(target, cfg->mode ? cfg->mode : 0600,
+                                &tls, &cl->l, errp);
+        if (err) {
+            goto err_close;
+        }
+        cl->server = s;
+        s->n_listeners++;
+        if (!strncmp(stream_listener_name(cl->l), "ptcp:", 5)) {
+            TS_WARN("listening on %s without TLS: control connections "
+                    "there are neither authenticated nor encrypted",
+                    stream_listener_name(cl->l));
+        }
     }
     s->loop = loop;
     s->bridges = bridges;
@@ -2207,12 +2712,18 @@ ctl_server_create(struct ev_loop *loop, struct bridge_set *bridges,
     s->run_interval = (cfg->run_interval_ms ? cfg->run_interval_ms
                                             : 500) / 1000.0;
     s->start_msec = time_msec();
+    s->probe_interval_ms = (cfg->probe_interval_ms ? cfg->probe_interval_ms
+                            : 5000);
     ts_list_init(&s->clients);
 
-    ev_io_init(&s->accept_io, accept_cb, stream_listener_fd(s->listener),
-               EV_READ);
-    s->accept_io.data = s;
-    ev_io_start(loop, &s->accept_io);
+    for (size_t i = 0; i < s->n_listeners; i++) {
+        struct ctl_listener *cl = &s->listeners[i];
+        ev_io_init(&cl->accept_io, accept_cb, stream_listener_fd(cl->l),
+                   EV_READ);
+        cl->accept_io.data = cl;
+        ev_io_start(loop, &cl->accept_io);
+        TS_INFO("listening on %s", stream_listener_name(cl->l));
+    }
     ev_timer_init(&s->run_timer, run_timer_cb, s->run_interval, 0.);
     s->run_timer.data = s;
     ev_timer_start(loop, &s->run_timer);
@@ -2222,6 +2733,7 @@ ctl_server_create(struct ev_loop *loop, struct bridge_set *bridges,
     bridge_set_set_wakeup_cb(bridges, wakeup_from_worker, s);
     bridge_set_set_packet_in_cb(bridges, server_packet_in, s);
     s->ct = bridge_set_ct(bridges);
+    s->ct_snapshot = cfg->ct_snapshot;
     ev_timer_init(&s->ct_timer, ct_timer_cb, CT_RUN_MIN, 0.);
     s->ct_timer.data = s;
     ev_timer_start(loop, &s->ct_timer);
@@ -2231,9 +2743,16 @@ ctl_server_create(struct ev_loop *loop, struct bridge_set *bridges,
     s->sync_prepare.data = s;
     ev_prepare_start(loop, &s->sync_prepare);
     db_set_defer_sync(db, true);
-    TS_INFO("listening on %s", stream_listener_name(s->listener));
     *serverp = s;
     return 0;
+
+err_close:
+    for (size_t i = 0; i < s->n_listeners; i++) {
+        stream_listener_close(s->listeners[i].l);
+    }
+    free(s->listeners);
+    free(s);
+    return err;
 }
 
 void
@@ -2253,12 +2772,16 @@ ctl_server_destroy(struct ctl_server *s)
     TS_LIST_FOR_EACH_SAFE (c, node, &s->clients) {
         client_free(c);
     }
-    ev_io_stop(s->loop, &s->accept_io);
+    for (size_t i = 0; i < s->n_listeners; i++) {
+        ev_io_stop(s->loop, &s->listeners[i].accept_io);
+        stream_listener_close(s->listeners[i].l);
+    }
+    free(s->listeners);
     ev_timer_stop(s->loop, &s->run_timer);
     ev_timer_stop(s->loop, &s->ct_timer);
     ev_timer_stop(s->loop, &s->ct_work_timer);
+    ev_timer_stop(s->loop, &s->capture_timer);
     ev_async_stop(s->loop, &s->wakeup);
-    stream_listener_close(s->listener);
     free(s);
 }
 

@@ -96,11 +96,41 @@ crc_init(void)
     crc_ready = true;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* The same CRC with SSE4.2's crc32 instruction (which computes CRC32C),
+ * 8 bytes at a time: several times faster on the megabytes of a big
+ * bundle's record. */
+__attribute__((target("sse4.2")))
+static uint32_t
+crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
+{
+    uint64_t c = ~crc;
+
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c = __builtin_ia32_crc32di(c, w);
+        p += 8;
+        n -= 8;
+    }
+    while (n--) {
+        c = __builtin_ia32_crc32qi((uint32_t) c, *p++);
+    }
+    return ~(uint32_t) c;
+}
+#define DB_HAVE_CRC32C_HW 1
+#endif
+
 uint32_t
 db_crc32c(uint32_t crc, const void *data_, size_t n)
 {
     const uint8_t *p = data_;
 
+#ifdef DB_HAVE_CRC32C_HW
+    if (n >= 64 && __builtin_cpu_supports("sse4.2")) {
+        return crc32c_hw(crc, p, n);
+    }
+#endif
     if (!crc_ready) {
         crc_init();
     }
@@ -294,11 +324,22 @@ flows_put_raw(struct db_flows *f, const void *p, size_t len, size_t n)
         f->data = xrealloc(f->data, MAX(want, 256));
         f->allocated = MAX(want, 256);
     }
-    if (len) {
+    if (len && p) {
         memcpy(f->data + f->size, p, len);
     }
     f->size += len;
     f->n += n;
+}
+
+void *
+db_flows_append_uninit(struct db_flows *f, size_t len)
+{
+    uint8_t hdr[4];
+
+    put_le(hdr, len, 4);
+    flows_put_raw(f, hdr, 4, 0);
+    flows_put_raw(f, NULL, len, 1);
+    return f->data + f->size - len;
 }
 
 void
@@ -1039,26 +1080,38 @@ log_is_mostly_garbage(const struct db *db)
     return logged > 2 * live + 1024;
 }
 
-/* Appends one record and makes it durable, then applies it to memory.
- * If the write fails part-way, the file is cut back to its old size so
- * that a later append does not follow garbage. */
+/* Appends one record, whose body is 'head' then 'tail' (either may be
+ * empty), and makes it durable.  If the write fails part-way, the file is
+ * cut back to its old size so that a later append does not follow
+ * garbage.  The body travels in two parts so that a big flow list is
+ * written from where it lies, not copied behind its header first. */
 static int
-commit(struct db *db, int type, const struct db_buf *body, char **errp)
+write_record(struct db *db, int type, const void *head, size_t head_len,
+             const void *tail, size_t tail_len, char **errp)
 {
     uint8_t hdr[DB_REC_HDR_LEN];
+    size_t len = head_len + tail_len;
     int err;
 
-    if (body->size > DB_MAX_RECORD) {
+    if (len > DB_MAX_RECORD) {
         if (errp) {
             *errp = xasprintf("%s: change too large for one record (%zu "
-                              "bytes)", db->path, body->size);
+                              "bytes)", db->path, len);
         }
         return -TS_ERR_TOO_BIG;
     }
-    make_rec_header(hdr, type, body->data, body->size);
+    uint32_t crc = db_crc32c(db_crc32c(0, head, head_len), tail, tail_len);
+    put_le(hdr, len, 4);
+    put_le(hdr + 4, type, 2);
+    put_le(hdr + 6, 0, 2);
+    put_le(hdr + 8, crc, 4);
+    put_le(hdr + 12, db_crc32c(0, hdr, 12), 4);
     err = write_all(db->fd, hdr, sizeof hdr);
     if (!err) {
-        err = write_all(db->fd, body->data, body->size);
+        err = write_all(db->fd, head, head_len);
+    }
+    if (!err) {
+        err = write_all(db->fd, tail, tail_len);
     }
     if (!err && !db->defer_sync && fdatasync(db->fd) < 0) {
         err = -errno;
@@ -1074,13 +1127,18 @@ commit(struct db *db, int type, const struct db_buf *body, char **errp)
         }
         return err;
     }
-    const char *problem = apply_record(db, type, body->data, body->size);
-    ts_assert(!problem);   /* callers validate before committing */
-    db->file_size += sizeof hdr + body->size;
+    db->file_size += sizeof hdr + len;
     db->n_records++;
     db->n_commits++;
     db->unsynced = db->defer_sync;
+    return 0;
+}
 
+/* After a record is applied to memory: compacts if the log is big and
+ * mostly garbage. */
+static void
+after_commit(struct db *db)
+{
     if (db->autocompact_min
         && db->file_size > MAX(db->autocompact_min, 4 * db->base_size)
         && log_is_mostly_garbage(db)) {
@@ -1090,6 +1148,20 @@ commit(struct db *db, int type, const struct db_buf *body, char **errp)
             free(cerr);
         }
     }
+}
+
+/* Appends one record and makes it durable, then applies it to memory. */
+static int
+commit(struct db *db, int type, const struct db_buf *body, char **errp)
+{
+    int err = write_record(db, type, body->data, body->size, NULL, 0,
+                           errp);
+    if (err) {
+        return err;
+    }
+    const char *problem = apply_record(db, type, body->data, body->size);
+    ts_assert(!problem);   /* callers validate before committing */
+    after_commit(db);
     return 0;
 }
 
@@ -1185,21 +1257,64 @@ put_flows_body(struct db_buf *b, const char *bridge, const uint8_t *blobs,
     buf_put(b, blobs, size);
 }
 
-int
-db_add_flows(struct db *db, const char *bridge, const struct db_flows *f,
-             char **errp)
+/* One FLOWS record for 'f', written from 'f' itself (no copy behind the
+ * record's head); with 'take', 'f's buffer becomes the bridge's log if
+ * that is empty (else it is copied) and 'f' is left empty. */
+static int
+add_flows(struct db *db, const char *bridge, struct db_flows *f, bool take,
+          char **errp)
 {
-    struct db_buf b = { NULL, 0, 0 };
+    struct db_buf head = { NULL, 0, 0 };
+    struct db_bridge *br = find_bridge(db, bridge);
 
-    if (!find_bridge(db, bridge)) {
+    if (!br) {
         return -TS_ERR_NO_BRIDGE;
     }
     if (!f->n) {
         return 0;
     }
-    put_flows_body(&b, bridge, f->data, f->size, f->n);
-    int err = commit(db, DB_REC_FLOWS, &b, errp);
-    free(b.data);
+    if (f->n > UINT32_MAX || !flows_valid(f->data, f->size, f->n)) {
+        if (errp) {
+            *errp = xasprintf("%s: malformed flow list", db->path);
+        }
+        return -EINVAL;
+    }
+    buf_put_str(&head, bridge);
+    buf_put_u32(&head, f->n);
+    int err = write_record(db, DB_REC_FLOWS, head.data, head.size,
+                           f->data, f->size, errp);
+    free(head.data);
+    if (err) {
+        return err;
+    }
+    /* As apply_record() does for a FLOWS record. */
+    if (db->flow_counts_only) {
+        br->flows.n += f->n;
+    } else if (take && !br->flows.size) {
+        db_flows_release(&br->flows);
+        br->flows = *f;
+        db_flows_init(f);
+    } else {
+        flows_put_raw(&br->flows, f->data, f->size, f->n);
+    }
+    after_commit(db);
+    return 0;
+}
+
+int
+db_add_flows(struct db *db, const char *bridge, const struct db_flows *f,
+             char **errp)
+{
+    /* Not modified: 'take' is false. */
+    return add_flows(db, bridge, (struct db_flows *) f, false, errp);
+}
+
+int
+db_add_flows_take(struct db *db, const char *bridge, struct db_flows *f,
+                  char **errp)
+{
+    int err = add_flows(db, bridge, f, true, errp);
+    db_flows_release(f);
     return err;
 }
 

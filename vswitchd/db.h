@@ -57,6 +57,9 @@ void db_flows_init(struct db_flows *);
 void db_flows_release(struct db_flows *);
 void db_flows_clear(struct db_flows *);
 void db_flows_append(struct db_flows *, const void *blob, size_t len);
+/* Appends a blob of 'len' bytes and returns where to write them (valid
+ * until the next append). */
+void *db_flows_append_uninit(struct db_flows *, size_t len);
 /* Iterates: '*ofs' starts at 0.  Returns false at the end; otherwise
  * points '*blob' (borrowed from 'flows') and '*len' at the next blob. */
 bool db_flows_next(const struct db_flows *, size_t *ofs,
@@ -143,6 +146,10 @@ int db_del_port(struct db *, const char *bridge, const char *name,
 /* Appends the 'flows' blobs to bridge 'bridge's log, as one record. */
 int db_add_flows(struct db *, const char *bridge,
                  const struct db_flows *flows, char **errp);
+/* Same, but consumes 'flows' (left empty, whatever the result): its
+ * buffer may become the bridge's log instead of being copied. */
+int db_add_flows_take(struct db *, const char *bridge,
+                      struct db_flows *flows, char **errp);
 /* Forgets bridge 'bridge's flow log (e.g. after deleting every flow). */
 int db_clear_flows(struct db *, const char *bridge, char **errp);
 int db_set_kv(struct db *, const char *key, const char *value,

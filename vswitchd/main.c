@@ -22,8 +22,10 @@
 #include "bridge.h"
 #include "ctl-server.h"
 #include "db.h"
+#include "dpif.h"
 #include "errors.h"
 #include "log.h"
+#include "stream.h"
 #include "ts-config.h"
 #include "util.h"
 
@@ -40,6 +42,11 @@ struct options {
     const char *internal_type;  /* NULL: "internal" */
     bool detach;
     int threads;
+    const char *ct_snapshot;    /* NULL: the store's path + ".ct" */
+    int ct_snapshot_interval;   /* seconds; 0: no periodic snapshots */
+    const char **listen;        /* --listen targets */
+    size_t n_listen;
+    const char *private_key, *certificate, *ca_cert;
 };
 
 static void
@@ -51,6 +58,17 @@ usage(void)
            "Options:\n"
            "  --db=FILE             configuration store (default %s)\n"
            "  --ctl=unix:PATH       control socket (default unix:%s)\n"
+           "  --listen=ssl:[ADDR:]PORT\n"
+           "                        also accept TLS control connections "
+           "(repeatable;\n"
+           "                        needs the three options below); "
+           "--listen=tcp:[ADDR:]PORT\n"
+           "                        accepts plain TCP (unauthenticated, "
+           "warned about)\n"
+           "  --private-key=FILE    TLS: this daemon's private key (PEM)\n"
+           "  --certificate=FILE    TLS: this daemon's certificate (PEM)\n"
+           "  --ca-cert=FILE        TLS: the CA that signs clients' "
+           "certificates\n"
            "  --pidfile[=FILE]      write a pid file (default %s)\n"
            "  --log-file[=FILE]     log to FILE (default %s)\n"
            "  --detach              run in the background once ready\n"
@@ -59,6 +77,14 @@ usage(void)
            "off, err,\n"
            "                        warn, info, dbg; MODULE may be ALL)\n"
            "  --threads=N           datapath worker threads (default 1)\n"
+           "  --ct-snapshot=FILE    conntrack snapshot, restored at start, "
+           "saved on\n"
+           "                        exit and restart (default: the store's "
+           "path + .ct)\n"
+           "  --ct-snapshot-interval=SECS\n"
+           "                        also save it every SECS seconds, for "
+           "kill -9\n"
+           "                        (default 5; 0: only on exit)\n"
            "  --internal-port-type=TYPE\n"
            "                        type of each bridge's own port "
            "(default internal)\n"
@@ -80,12 +106,29 @@ ctl_target(const char *arg)
     ts_fatal(0, "unsupported control target '%s' (use unix:PATH)", arg);
 }
 
+/* Checks a --listen target; the unix socket is --ctl's. */
+static void
+check_listen_target(const char *arg)
+{
+    struct stream_target t;
+    char *err;
+
+    if (stream_target_parse(arg, true, &t, &err)) {
+        ts_fatal(0, "--listen: %s", err);
+    }
+    if (t.kind == STREAM_KIND_UNIX) {
+        ts_fatal(0, "--listen: '%s' is a unix socket (use --ctl)", arg);
+    }
+}
+
 static void
 parse_options(int argc, char *argv[], struct options *o)
 {
     enum {
         OPT_DB = 256, OPT_CTL, OPT_PIDFILE, OPT_LOGFILE, OPT_DETACH,
-        OPT_THREADS, OPT_INTERNAL_TYPE,
+        OPT_THREADS, OPT_INTERNAL_TYPE, OPT_CT_SNAPSHOT,
+        OPT_CT_SNAPSHOT_INTERVAL, OPT_LISTEN, OPT_PRIVATE_KEY,
+        OPT_CERTIFICATE, OPT_CA_CERT,
     };
     static const struct option long_options[] = {
         { "db", required_argument, NULL, OPT_DB },
@@ -95,8 +138,15 @@ parse_options(int argc, char *argv[], struct options *o)
         { "detach", no_argument, NULL, OPT_DETACH },
         { "verbose", required_argument, NULL, 'v' },
         { "threads", required_argument, NULL, OPT_THREADS },
+        { "ct-snapshot", required_argument, NULL, OPT_CT_SNAPSHOT },
+        { "ct-snapshot-interval", required_argument, NULL,
+          OPT_CT_SNAPSHOT_INTERVAL },
         { "internal-port-type", required_argument, NULL,
           OPT_INTERNAL_TYPE },
+        { "listen", required_argument, NULL, OPT_LISTEN },
+        { "private-key", required_argument, NULL, OPT_PRIVATE_KEY },
+        { "certificate", required_argument, NULL, OPT_CERTIFICATE },
+        { "ca-cert", required_argument, NULL, OPT_CA_CERT },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -104,6 +154,7 @@ parse_options(int argc, char *argv[], struct options *o)
     uint64_t n;
 
     o->db = TS_DEFAULT_DB;
+    o->ct_snapshot_interval = 5;
     o->ctl = xasprintf("unix:%s", TS_DEFAULT_CTL);
     for (;;) {
         int c = getopt_long(argc, argv, "v:hV", long_options, NULL);
@@ -142,6 +193,31 @@ parse_options(int argc, char *argv[], struct options *o)
             break;
         case OPT_INTERNAL_TYPE:
             o->internal_type = optarg;
+            break;
+        case OPT_CT_SNAPSHOT:
+            o->ct_snapshot = optarg;
+            break;
+        case OPT_CT_SNAPSHOT_INTERVAL:
+            if (!str_to_u64(optarg, 86400, &n)) {
+                ts_fatal(0, "--ct-snapshot-interval: '%s' is not a number "
+                         "of seconds from 0 to 86400", optarg);
+            }
+            o->ct_snapshot_interval = n;
+            break;
+        case OPT_LISTEN:
+            check_listen_target(optarg);
+            o->listen = xrealloc(o->listen,
+                                 (o->n_listen + 1) * sizeof *o->listen);
+            o->listen[o->n_listen++] = optarg;
+            break;
+        case OPT_PRIVATE_KEY:
+            o->private_key = optarg;
+            break;
+        case OPT_CERTIFICATE:
+            o->certificate = optarg;
+            break;
+        case OPT_CA_CERT:
+            o->ca_cert = optarg;
             break;
         case 'h':
             usage();
@@ -261,10 +337,76 @@ detach_finish(int ready_fd, bool have_log_file)
     if (chdir("/") < 0) {
         TS_WARN("cannot chdir to /: %s", ts_strerror(-errno));
     }
+    if (ready_fd < 0) {
+        return;                 /* restarted in place: no parent waits */
+    }
     if (write(ready_fd, "", 1) != 1) {
         TS_WARN("cannot notify the parent process");
     }
     close(ready_fd);
+}
+
+/* ---- Restart (vsctl restart) ------------------------------------------
+ *
+ * The daemon re-executes its own binary in place with its original
+ * arguments, after it has torn everything down and saved the final
+ * conntrack snapshot.  The binary is the path it was started from (read
+ * at start), so a new binary renamed over it is picked up: that is the
+ * upgrade path.  The process keeps its pid, so the pid file and a
+ * supervisor stay right; a detached daemon does not fork again.  The
+ * environment variable carries the original working directory, which
+ * --detach left for "/", so relative paths in argv keep their meaning. */
+#define RESTART_ENV "TRACKSWITCH_VSWITCHD_RESTART_CWD"
+
+struct restart_info {
+    char *exe;                  /* our binary's path, or NULL */
+    char *cwd;                  /* working directory at the first start */
+};
+
+/* At start: returns true if this process is a restart, after going back
+ * to the first start's working directory. */
+static bool
+restart_init(struct restart_info *ri)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    const char *env = getenv(RESTART_ENV);
+    bool restarted = env != NULL;
+
+    ri->exe = n > 0 ? xstrndup(buf, n) : NULL;
+    if (env) {
+        if (chdir(env) < 0) {
+            TS_WARN("cannot return to '%s' after restart: %s", env,
+                    ts_strerror(-errno));
+        }
+        unsetenv(RESTART_ENV);
+    }
+    ri->cwd = getcwd(buf, sizeof buf) ? xstrdup(buf) : xstrdup("/");
+    return restarted;
+}
+
+static void TS_NORETURN
+restart_exec(const struct restart_info *ri, char *argv[])
+{
+    sigset_t none;
+
+    setenv(RESTART_ENV, ri->cwd, 1);
+    if (chdir(ri->cwd) < 0) {
+        TS_WARN("cannot chdir to '%s': %s", ri->cwd, ts_strerror(-errno));
+    }
+    /* Nothing of this process leaks into the next one. */
+    close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    TS_INFO("restarting: executing %s", ri->exe ? ri->exe : "itself");
+    if (ri->exe) {
+        execv(ri->exe, argv);
+        TS_WARN("cannot execute %s: %s; trying the running binary",
+                ri->exe, ts_strerror(-errno));
+    }
+    execv("/proc/self/exe", argv);
+    ts_fatal(errno, "restart failed: cannot execute the daemon");
 }
 
 static void
@@ -300,6 +442,8 @@ main(int argc, char *argv[])
     int r;
 
     ts_set_program_name(argv[0]);
+    struct restart_info ri;
+    bool restarted = restart_init(&ri);
     parse_options(argc, argv, &o);
     signal(SIGPIPE, SIG_IGN);
 
@@ -311,7 +455,7 @@ main(int argc, char *argv[])
         }
         log_set_stderr_level(LOG_WARN);
     }
-    if (o.detach) {
+    if (o.detach && !restarted) {
         detach(&ready_fd);
     }
 
@@ -319,6 +463,16 @@ main(int argc, char *argv[])
     r = db_open(o.db, &db, &err);
     if (r) {
         ts_fatal(0, "%s", err);
+    }
+    /* The connection table comes back before any port exists, so that
+     * no packet of a restored connection meets an empty table. */
+    struct dpif_ct_snapshotter *snap = NULL;
+    if (!o.ct_snapshot || strcmp(o.ct_snapshot, "none")) {
+        char *path = o.ct_snapshot ? xstrdup(o.ct_snapshot)
+                                   : xasprintf("%s.ct", o.db);
+        snap = dpif_ct_snapshotter_create(dpif_ct_global(), path,
+                                          o.ct_snapshot_interval * 1000u);
+        free(path);
     }
     bcfg.dpif.n_workers = o.threads;
     bcfg.internal_port_type = o.internal_type;
@@ -335,6 +489,12 @@ main(int argc, char *argv[])
     make_parent_dir(sock);
     scfg.target = o.ctl;
     scfg.mode = 0600;
+    scfg.ct_snapshot = snap;
+    scfg.listen = o.listen;
+    scfg.n_listen = o.n_listen;
+    scfg.private_key = o.private_key;
+    scfg.certificate = o.certificate;
+    scfg.ca_cert = o.ca_cert;
     r = ctl_server_create(loop, bridges, db, &scfg, &server, &err);
     if (r) {
         ts_fatal(0, "%s%s", err, r == -EADDRINUSE
@@ -360,14 +520,26 @@ main(int argc, char *argv[])
 
     ev_run(loop, 0);
 
+    bool restart = ctl_server_restart_requested(server);
     ctl_server_destroy(server);
     bridge_set_destroy(bridges);
+    /* Forwarding has stopped: this snapshot's TCP windows are exact. */
+    if (snap) {
+        dpif_ct_snapshotter_save(snap, true, NULL);
+        dpif_ct_snapshotter_destroy(snap);
+    }
     db_close(db);
+    if (restart) {
+        restart_exec(&ri, argv);
+    }
+    free(ri.exe);
+    free(ri.cwd);
     if (o.pidfile) {
         unlink(o.pidfile);
     }
     TS_INFO("vswitchd exiting");
     ev_loop_destroy(loop);
     free(o.ctl);
+    free(o.listen);
     return 0;
 }

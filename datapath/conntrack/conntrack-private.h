@@ -556,4 +556,19 @@ void ct_conn_to_entry(const struct conntrack *, const struct ct_conn *,
                       struct ct_entry *, uint32_t now);
 void ct_expiry_init(struct conntrack *);
 
+/* ---- Restore (ct-core.c, for ct-snapshot.c) -------------------------- */
+
+/* The l4_type a connection of protocol 'nw_proto' has. */
+enum ct_l4_type ct_l4_type_from_proto(uint8_t nw_proto);
+/* Files a connection rebuilt from a snapshot.  'conn' comes from the
+ * family's slab, fully initialized, with flags including CT_CONN_F_DEAD
+ * (cleared on insertion), node.hash set and, with CT_CONN_F_NAT, ext->rev
+ * and ext->rev_node.hash set.  Reserves its slot in its zone and the
+ * table (zone counts are rebuilt this way), keeps its id (later ids
+ * follow it).  Takes the stripes itself.  Returns 0, -ENOSPC (table or
+ * zone full) or -EEXIST (a tuple of it is in use); on error the caller
+ * still owns 'conn' and frees it. */
+int ct_conn_insert_restored(struct conntrack *, struct ct_conn *,
+                            uint32_t now);
+
 #endif /* conntrack-private.h */

@@ -417,4 +417,74 @@ void conntrack_set_event_cb(struct conntrack *, ct_event_cb *, void *aux);
  * many it delivered.  Main thread. */
 size_t conntrack_run_events(struct conntrack *, size_t max);
 
+/* ---- Snapshots (ct-snapshot.c) --------------------------------------
+ *
+ * The table on disk, so that a restarted daemon keeps its connections
+ * (format: docs/conntrack.md, "Restarts").  A snapshot holds every live
+ * connection (both tuples, NAT binding, mark, label, zone, counters, TCP
+ * window state, helper state and parent) with its remaining lifetime, and
+ * the pending helper expectations.  Limits and timeout policies are not
+ * in it (they live in the daemon's store); zone counts are rebuilt by
+ * insertion.
+ *
+ * Save may run in any thread while workers forward: it walks the table
+ * like a dump, holding one stripe for one bucket at a time, writes
+ * PATH.tmp, fsyncs it, renames it over PATH and fsyncs the directory.
+ * The caller serializes saves to the same path.
+ *
+ * Load verifies the whole file first (magic, format version, lengths,
+ * CRC32C over everything, every record) and inserts nothing from a file
+ * that fails.  A newer minor version loads (unknown record and attribute
+ * types are skipped); a newer major version is refused.  It needs an
+ * empty tracker and no worker inside conntrack_execute(). */
+
+/* Flags of a snapshot.  FINAL: taken with forwarding stopped, so TCP
+ * windows are exact; connections from other snapshots (periodic, older
+ * than the traffic) re-learn their TCP windows from the next segment in
+ * each direction, as a pick-up does. */
+#define CT_SNAPSHOT_F_FINAL 0x1u
+
+struct ct_snapshot_info {
+    uint32_t flags;             /* CT_SNAPSHOT_F_* */
+    uint16_t version_major;
+    uint16_t version_minor;
+    long long wall_ms;          /* creation time, CLOCK_REALTIME ms */
+    uint32_t n_conns;           /* connection records in the file */
+    uint32_t n_exps;            /* expectation records in the file */
+    uint64_t bytes;             /* file size */
+    long long duration_us;      /* time the save or load took */
+    long long max_hold_ns;      /* save: longest single stripe hold */
+    /* Load only. */
+    long long age_ms;           /* snapshot age when loaded */
+    uint32_t n_restored;        /* connections inserted */
+    uint32_t n_exps_restored;   /* expectations inserted */
+    uint32_t n_expired;         /* expired since the snapshot: skipped */
+    uint32_t n_dropped;         /* not inserted: table or zone full,
+                                 * duplicate, orphan expectation */
+};
+
+/* Writes the table to 'path' (see above).  'flags' CT_SNAPSHOT_F_*.
+ * Returns 0, or a negative errno with '*errp' (malloc'ed, if nonnull)
+ * saying what failed; 'path' is then left as it was.  'info' may be
+ * NULL. */
+int conntrack_snapshot_save(struct conntrack *, const char *path,
+                            uint32_t flags, long long now_ms,
+                            struct ct_snapshot_info *info, char **errp);
+/* Loads the snapshot in 'path' into an empty tracker.  Returns 0,
+ * -ENOENT if there is no file, -TS_ERR_VERSION for a format this binary
+ * does not read, -TS_ERR_STORE for a torn or corrupt file, -EBUSY if the
+ * tracker is not empty, or another negative errno; on error nothing was
+ * inserted and '*errp' (malloc'ed, if nonnull) says why.  Connections
+ * that do not fit (limits) are counted in info->n_dropped, not errors. */
+int conntrack_snapshot_load(struct conntrack *, const char *path,
+                            long long now_ms, struct ct_snapshot_info *info,
+                            char **errp);
+/* The same from memory ('data' borrowed for the call). */
+int conntrack_snapshot_load_buf(struct conntrack *, const void *data,
+                                size_t len, long long now_ms,
+                                struct ct_snapshot_info *info, char **errp);
+/* CRC32C (Castagnoli) as snapshots use it: crc = 0 to start, then feed
+ * consecutive pieces.  For tests and tools that craft snapshots. */
+uint32_t conntrack_snapshot_crc32c(uint32_t crc, const void *, size_t);
+
 #endif /* conntrack.h */

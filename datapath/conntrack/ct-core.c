@@ -1621,3 +1621,57 @@ conntrack_packet_invalidate(struct dp_packet *pkt)
 {
     pkt->ct_conn = NULL;
 }
+
+/* ---- Restore (for ct-snapshot.c) ------------------------------------- */
+
+enum ct_l4_type
+ct_l4_type_from_proto(uint8_t nw_proto)
+{
+    return ct_l4_type_of(nw_proto);
+}
+
+int
+ct_conn_insert_restored(struct conntrack *ct, struct ct_conn *conn,
+                        uint32_t now)
+{
+    bool nat = conn->flags & CT_CONN_F_NAT;
+    struct ct_stripe *s1 = ct_stripe_of(ct, conn->node.hash);
+    struct ct_stripe *s2 = nat ? ct_stripe_of(ct, conn->ext->rev_node.hash)
+                               : s1;
+    struct ct_tuple orig;
+    int err = 0;
+
+    if (!ct_reserve(ct, conn->key.zone)) {
+        return -ENOSPC;
+    }
+    ct_conn_orig_tuple(conn, &orig);
+    ct_lock(MIN(s1, s2));
+    if (s1 != s2) {
+        ct_lock(MAX(s1, s2));
+    }
+    if (ct_bucket_has(ct, conn->node.hash, &orig, now)
+        || (nat && ct_bucket_has(ct, conn->ext->rev_node.hash,
+                                 &conn->ext->rev, now))) {
+        err = -EEXIST;
+    } else {
+        ct_insert_locked(ct, conn);
+        if (nat) {
+            ct_bucket_link(ct, &conn->ext->rev_node);
+        }
+        /* Restored ids are kept; new ones continue after them. */
+        unsigned int next = atomic_load(&ct->next_id);
+        while ((int32_t) (conn->id + 1 - next) > 0
+               && !atomic_compare_exchange_weak(&ct->next_id, &next,
+                                                conn->id + 1)) {
+            continue;
+        }
+    }
+    if (s1 != s2) {
+        ct_unlock(MAX(s1, s2));
+    }
+    ct_unlock(MIN(s1, s2));
+    if (err) {
+        ct_unreserve(ct, conn->key.zone);
+    }
+    return err;
+}

@@ -2,6 +2,9 @@
 # Control-plane figures with 100,000 ct-style flows, for Trackswitch and,
 # when installed, Open vSwitch 3.1 (private instances, no traffic):
 #   bench: flows_add_bundle_100k_s           (add-flows --bundle, wall)
+#   bench: flows_add_bundle_100k_cpu_s       (the same, CPU: user+sys of
+#                                             the client and the daemon)
+#   bench: flows_add_bundle_100k_client_cpu_s, ..._daemon_cpu_s (its parts)
 #   bench: flows_dump_100k_s                 (dump-flows, wall)
 #   bench: flows_vswitchd_rss_100k_mb        (daemon RSS with the flows,
 #                                             after the dump)
@@ -41,6 +44,27 @@ wall() { # prints seconds taken by the command
     python3 -c "print('%.3f' % ($t1 - $t0))"
 }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+hz=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # PID: user+sys
+# Runs the command; prints "WALL CLIENT_CPU DAEMON_CPU" in seconds, the
+# daemon being PID (its CPU over the run, from /proc).
+timed() { # PID command...
+    local pid=$1 d0 d1 out TIMEFORMAT='%R %U %S'
+    shift
+    d0=$(ticks "$pid")
+    out=$( { time "$@" >/dev/null 2>/dev/null; } 2>&1 ) || return 1
+    d1=$(ticks "$pid")
+    echo "$out" | awk -v d=$((d1 - d0)) -v hz="$hz" \
+        '{printf "%.3f %.3f %.3f", $1, $2 + $3, d / hz}'
+}
+report_add() { # PREFIX "WALL CLIENT DAEMON"
+    set -- "$1" $2
+    echo "bench: $1_flows_add_bundle_100k_s $2 s"
+    echo "bench: $1_flows_add_bundle_100k_cpu_s" \
+         "$(awk -v a="$3" -v b="$4" 'BEGIN {printf "%.3f", a + b}') s"
+    echo "bench: $1_flows_add_bundle_100k_client_cpu_s $3 s"
+    echo "bench: $1_flows_add_bundle_100k_daemon_cpu_s $4 s"
+}
 
 # --- Trackswitch ---------------------------------------------------------
 "$build/vswitchd/vswitchd" --db="$run/ts.db" --ctl="unix:$run/ts.ctl" \
@@ -58,8 +82,8 @@ if ! head -1 "$run/flows" | $V add-flows tsbf0 - 2>/dev/null; then
 fi
 $V del-flows tsbf0
 echo "bench: ts_flows_actions $act"
-t=$(wall $V add-flows tsbf0 "$run/flows" --bundle) &&
-    echo "bench: ts_flows_add_bundle_100k_s $t s"
+t=$(timed "$(cat "$run/ts.pid")" $V add-flows tsbf0 "$run/flows" --bundle) &&
+    report_add ts "$t"
 echo "bench: ts_flows_vswitchd_rss_added_100k_mb" \
      "$(rss_mb "$(cat "$run/ts.pid")") MB"
 t=$(wall $V dump-flows tsbf0) && echo "bench: ts_flows_dump_100k_s $t s"
@@ -79,7 +103,8 @@ ovs-vswitchd unix:"$O/db.sock" --pidfile="$O/vswitchd.pid" --detach \
 ovs-vsctl --db=unix:"$O/db.sock" add-br ovsbf0 -- set bridge ovsbf0 \
     datapath_type=netdev fail-mode=secure
 gen "ct(table=1,zone=1)" >"$run/flows"
-t=$(wall ovs-ofctl add-flows ovsbf0 "$run/flows" --bundle) &&
-    echo "bench: ovs_flows_add_bundle_100k_s $t s"
+t=$(timed "$(cat "$O/vswitchd.pid")" \
+      ovs-ofctl add-flows ovsbf0 "$run/flows" --bundle) &&
+    report_add ovs "$t"
 t=$(wall ovs-ofctl dump-flows ovsbf0) && echo "bench: ovs_flows_dump_100k_s $t s"
 echo "bench: ovs_flows_vswitchd_rss_100k_mb $(rss_mb "$(cat "$O/vswitchd.pid")") MB"

@@ -349,7 +349,12 @@ Test(vswitchd_ctl, config_flows_bundles_and_restart)
     m.bundle.id = 2;
     m.bundle.fm = parse_fm("priority=6,actions=drop");
     m.bundle.fm->table_id = 255;    /* "all tables": invalid for add */
-    expect_ok(s, &m);
+    /* Refused as soon as it is added (as OVS checks a bundled mod when it
+     * is added), and the bundle is marked failed. */
+    transact(s, &m, &r);
+    cr_assert_eq(r.type, CTL_ERROR);
+    cr_assert(strstr(r.error.text, "table 255"), "%s", r.error.text);
+    ctl_msg_release(&r);
     ctl_msg_init(&m, CTL_BUNDLE_COMMIT, next_xid++);
     m.bundle.id = 2;
     transact(s, &m, &r);

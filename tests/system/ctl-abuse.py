@@ -15,6 +15,10 @@ Modes (each prints one summary line, exits 0 if the daemon behaved):
              generator; whatever the daemon answers must be well framed.
   slow       a client that pipelines big ECHO requests and never reads;
              the daemon must disconnect it (not block, not grow forever).
+  silent     a client that says HELLO and then nothing: the daemon must
+             probe it with ECHO_REQUEST after its probe interval (5 s) and
+             disconnect it one interval later; a client that answers the
+             probe stays connected.
 """
 
 import os
@@ -266,6 +270,42 @@ def mode_slow(path):
     print("slow: disconnected after %d unread 60 kB echoes" % sent)
 
 
+def mode_silent(path):
+    quiet = connect(path)
+    hello(quiet)
+    polite = connect(path)
+    hello(polite)
+    start = time.time()
+    quiet.settimeout(15)
+    polite.settimeout(15)
+    _, mtype, xid, body = recv_msg(quiet)
+    probe_at = time.time() - start
+    if mtype != ECHO_REQUEST or not 3.5 <= probe_at <= 8:
+        raise ValueError("expected an ECHO_REQUEST probe after ~5 s, got "
+                         "type %d after %.1f s" % (mtype, probe_at))
+    # The polite client answers its probe.
+    _, mtype, xid, body = recv_msg(polite)
+    if mtype != ECHO_REQUEST:
+        raise ValueError("the second client got type %d, not a probe" % mtype)
+    polite.sendall(frame(ECHO_REPLY, xid, body))
+    # The quiet one does not, and is dropped about one interval later.
+    try:
+        while True:
+            recv_msg(quiet)
+    except (EOFError, ConnectionResetError):
+        closed_at = time.time() - start
+    except socket.timeout:
+        raise ValueError("a client that ignores probes was not disconnected")
+    if not 7 <= closed_at <= 14:
+        raise ValueError("silent client dropped after %.1f s, expected ~10"
+                         % closed_at)
+    if not echo_ok(polite):
+        raise ValueError("the client that answered its probe was dropped")
+    polite.close()
+    print("silent: probed after %.1f s, dropped after %.1f s; the client "
+          "that answered stays" % (probe_at, closed_at))
+
+
 def main():
     path, mode = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1
@@ -278,6 +318,8 @@ def main():
             mode_random(path, seed)
         elif mode == "slow":
             mode_slow(path)
+        elif mode == "silent":
+            mode_silent(path)
         else:
             print("unknown mode %s" % mode)
             return 2

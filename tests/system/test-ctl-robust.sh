@@ -28,6 +28,7 @@ for seed in 1 2 3; do
     check "random messages (seed $seed)" $ABUSE random $seed
 done
 check "a client that never reads is disconnected" $ABUSE slow
+check "a silent client is probed, then disconnected" $ABUSE silent
 check "daemon still running" kill -0 "$pid"
 check "disconnect logged" grep -q "disconnecting" "$RUN/log"
 check "good client still served" vsctl show

@@ -212,7 +212,60 @@ sample_fs(int variant, struct ofp_flow_mod **fmp)
     return fs;
 }
 
-enum { N_SAMPLES = 67 };
+/* Samples 0..N_BASE_SAMPLES-1 are make_sample()'s switch; the packet
+ * capture samples (make_capture_sample) follow. */
+enum { N_BASE_SAMPLES = 67, N_CAPTURE_SAMPLES = 5,
+       N_SAMPLES = N_BASE_SAMPLES + N_CAPTURE_SAMPLES };
+
+/* Packet capture messages (types 113-116). */
+static bool
+make_capture_sample(int i, uint32_t xid, struct ctl_msg *msg)
+{
+    static const uint8_t frame[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+
+    switch (i) {
+    case 0:
+        ctl_msg_init(msg, CTL_CAPTURE_START, xid);
+        msg->capture_start.bridge = xstrdup("br0");
+        msg->capture_start.port = xstrdup("p1");
+        msg->capture_start.flags = CTL_CAPF_RX | CTL_CAPF_TX;
+        msg->capture_start.snaplen = 96;
+        msg->capture_start.buffer_kb = 4;
+        msg->capture_start.filter = xstrdup("udp port 5555");
+        return false;
+    case 1:
+        ctl_msg_init(msg, CTL_CAPTURE_PACKET, xid);
+        msg->capture_packet.ts_ns = 1700000000123456789ULL;
+        msg->capture_packet.port = 0xfffe;
+        msg->capture_packet.direction = CTL_CAPF_TX;
+        msg->capture_packet.orig_len = 1514;
+        msg->capture_packet.data = xmemdup(frame, sizeof frame);
+        msg->capture_packet.len = sizeof frame;
+        return true;
+    case 2:
+        ctl_msg_init(msg, CTL_CAPTURE_STOP, xid);
+        msg->capture_stop.capture_xid = 0x77;
+        return false;
+    case 3:
+        ctl_msg_init(msg, CTL_CAPTURE_END, xid);
+        msg->capture_end.capture_xid = 0x77;
+        msg->capture_end.reason = CTL_CAPE_PORT_GONE;
+        msg->capture_end.captured = 1ULL << 40;
+        msg->capture_end.dropped = 3;
+        return false;
+    case 4:
+        /* No filter, an empty packet. */
+        ctl_msg_init(msg, CTL_CAPTURE_START, xid);
+        msg->capture_start.bridge = xstrdup("br0");
+        msg->capture_start.port = xstrdup("br0");
+        msg->capture_start.flags = CTL_CAPF_RX;
+        msg->capture_start.filter = xstrdup("");
+        return false;
+    default:
+        cr_assert_fail("no capture sample %d", i);
+        return false;
+    }
+}
 
 /* A select group with two buckets, one with a watch port. */
 static struct ofp_group_mod *
@@ -239,6 +292,9 @@ make_sample(int i, struct ctl_msg *msg)
     struct ofp_flow_mod *fm;
     struct ofp_flow_stats *fs;
 
+    if (i >= N_BASE_SAMPLES) {
+        return make_capture_sample(i - N_BASE_SAMPLES, xid, msg);
+    }
     switch (i) {
     case 0:
         ctl_msg_init_hello(msg, xid);
@@ -1030,6 +1086,33 @@ assert_msg_eq(const struct ctl_msg *a, const struct ctl_msg *b)
         CHECK(a->ct_event.type == b->ct_event.type, "%s", "event type");
         assert_str_eq(a->ct_event.line, b->ct_event.line);
         break;
+    case CTL_CAPTURE_START:
+        assert_str_eq(a->capture_start.bridge, b->capture_start.bridge);
+        assert_str_eq(a->capture_start.port, b->capture_start.port);
+        assert_str_eq(a->capture_start.filter, b->capture_start.filter);
+        CHECK(a->capture_start.flags == b->capture_start.flags
+              && a->capture_start.snaplen == b->capture_start.snaplen
+              && a->capture_start.buffer_kb == b->capture_start.buffer_kb,
+              "%s", "capture start fields");
+        break;
+    case CTL_CAPTURE_PACKET: {
+        const struct ctl_capture_packet *x = &a->capture_packet;
+        const struct ctl_capture_packet *y = &b->capture_packet;
+        CHECK(x->ts_ns == y->ts_ns && x->port == y->port
+              && x->direction == y->direction && x->orig_len == y->orig_len
+              && x->len == y->len, "%s", "capture packet fields");
+        CHECK(!x->len || !memcmp(x->data, y->data, x->len), "%s",
+              "capture packet bytes");
+        break;
+    }
+    case CTL_CAPTURE_STOP:
+        CHECK(a->capture_stop.capture_xid == b->capture_stop.capture_xid,
+              "%s", "capture stop xid");
+        break;
+    case CTL_CAPTURE_END:
+        CHECK(!memcmp(&a->capture_end, &b->capture_end,
+                      sizeof a->capture_end), "%s", "capture end fields");
+        break;
     default:
         break;
     }
@@ -1559,10 +1642,12 @@ Test(stream, connect_missing)
     cr_assert_str_eq(err, "cannot connect to 'unix:/nonexistent/dir/x.ctl': "
                      "No such file or directory");
     free(err);
-    r = stream_open("tcp:1.2.3.4:5", 1000, &s, &err);
+    /* Loopback only: port 1 is closed, so the connection is refused. */
+    r = stream_open("tcp:127.0.0.1:1", 1000, &s, &err);
     cr_assert_lt(r, 0);
     free(err);
-    cr_assert(!stream_target_is_valid("tcp:1.2.3.4:5"));
+    cr_assert(stream_target_is_valid("tcp:127.0.0.1:5"));
+    cr_assert(!stream_target_is_valid("udp:127.0.0.1:5"));
     cr_assert(stream_target_is_valid("unix:/x"));
 }
 
@@ -1891,7 +1976,7 @@ Test(vsctl, usage_errors)
     cr_assert_eq(r.status, 2);
     free_result(&r);
 
-    r = RUN(NULL, "--server=tcp:1.2.3.4:6640", "show");
+    r = RUN(NULL, "--server=udp:127.0.0.1:6640", "show");
     cr_assert_eq(r.status, 2);
     free_result(&r);
 }
@@ -2374,6 +2459,33 @@ expect_refused(struct ctl_msg *msg, size_t ofs, uint8_t value,
     free(err);
     ds_destroy(&a);
     ctl_msg_release(msg);
+}
+
+Test(ctl_proto, capture_bad_values_refused)
+{
+    struct ctl_msg m;
+
+    /* Directions: none, then an unknown bit (u32 flags at offset 0). */
+    make_capture_sample(0, 1, &m);
+    expect_refused(&m, 3, 0, "bad capture directions 0x0");
+    make_capture_sample(0, 1, &m);
+    expect_refused(&m, 3, 7, "bad capture directions 0x7");
+    /* Snapshot length 0x01000000 (u32 at offset 4). */
+    make_capture_sample(0, 1, &m);
+    expect_refused(&m, 4, 1, "over 262144");
+    /* Buffer size 0x01000000 kB (u32 at offset 8). */
+    make_capture_sample(0, 1, &m);
+    expect_refused(&m, 8, 1, "kB over");
+    /* Packet direction 3 (u8 at offset 16). */
+    make_capture_sample(1, 1, &m);
+    expect_refused(&m, 16, 3, "bad packet direction 3");
+    /* Original length 5, shorter than the 9 bytes carried (u32 at 12). */
+    make_capture_sample(1, 1, &m);
+    m.capture_packet.orig_len = 9;
+    expect_refused(&m, 15, 5, "exceed the original length 5");
+    /* End reason 9 (u32 at offset 4). */
+    make_capture_sample(3, 1, &m);
+    expect_refused(&m, 7, 9, "unknown end reason 9");
 }
 
 Test(ctl_proto, conntrack_bad_values_refused)
