@@ -5,10 +5,17 @@
  * partial checksums arrive as one frame preceded by a virtio-net header.
  * Two receive modes (option rx-mode):
  * - "ring" (default): a TPACKET_V3 ring.  No system call while traffic
- *   flows; frames are copied out of the ring into the port's pools, so a
- *   block goes back to the kernel as soon as its frames are read.  The
- *   kernel wakes a poller only when it retires a block, which an idle
- *   port's timer does after 1 ms: each hop adds up to 1 ms of latency.
+ *   flows.  Ordinary frames are copied out of the ring into the port's
+ *   pools.  GSO frames (TCP segments of up to 64 KB) are not: copying
+ *   them cost a tenth of the worker's time on a TCP stream, so they are
+ *   handed out in place, as packets whose buffer is the ring frame (with
+ *   PACKET_RESERVE headroom in front), and their block goes back to the
+ *   kernel once it is read and every such packet of it is freed.  A GSO
+ *   frame is never an IP fragment, so no reassembly queue holds one, and
+ *   the datapath frees received packets within the pass: a block is
+ *   pinned for microseconds.  The kernel wakes a poller only when it
+ *   retires a block, which an idle port's timer does after 1 ms: each
+ *   hop adds up to 1 ms of latency.
  * - "mmsg": recvmmsg() of up to a batch per call, straight into pool
  *   buffers (a spare 64 KB buffer per slot; small frames are copied out
  *   into small buffers).  One system call per batch, but the kernel wakes
@@ -49,6 +56,7 @@ TS_LOG_DEFINE(netdev_afpacket);
 #define AFP_FRAME_SIZE 2048     /* only for the kernel's sanity checks */
 #define AFP_BLOCK_TOV_MS 1
 
+#define AFP_N_INPLACE 256       /* GSO frames handed out in place */
 #define AFP_N_SMALL 1024
 #define AFP_N_LARGE 64
 #define AFP_MMSG_N_LARGE (64 + NETDEV_MAX_BURST)
@@ -69,6 +77,12 @@ struct netdev_afpacket {
     struct tpacket3_hdr *next_frame; /* next unread frame in cur_block */
     unsigned int frames_left;        /* unread frames in cur_block */
     struct netdev_rx_pools pools;
+    /* In-place packets (ring mode): packet structs whose buffer is a ring
+     * frame.  A block goes back to the kernel when it has been read
+     * ('block_read') and none of its packets is out ('block_refs'). */
+    struct dp_packet_pool *inplace;
+    uint16_t block_refs[AFP_N_BLOCKS];
+    bool block_read[AFP_N_BLOCKS];
 
     /* Receive with recvmmsg (rx-mode=mmsg): the receiving thread's.  Each
      * slot holds a spare large packet, or NULL while the pool is dry. */
@@ -98,6 +112,13 @@ netdev_afpacket_cast(const struct netdev *netdev)
     return CONTAINER_OF(netdev, struct netdev_afpacket, up);
 }
 
+static struct tpacket_block_desc *
+afp_block(const struct netdev_afpacket *dev, unsigned int i)
+{
+    return (struct tpacket_block_desc *) (void *)
+           (dev->ring + (size_t) i * AFP_BLOCK_SIZE);
+}
+
 static int
 afp_setsockopt(int fd, int level, int opt, const void *val, socklen_t len,
                const char *what, const char *name, char **errp)
@@ -124,10 +145,16 @@ afp_setup_ring(struct netdev_afpacket *dev, const char *name, char **errp)
         .tp_retire_blk_tov = AFP_BLOCK_TOV_MS,
     };
     int version = TPACKET_V3, err;
+    unsigned int reserve = DP_PACKET_HEADROOM;
 
+    /* The reserve puts headroom in front of each frame (before its
+     * virtio-net header) for in-place packets' pushed headers. */
     if ((err = afp_setsockopt(dev->fd, SOL_PACKET, PACKET_VERSION,
                               &version, sizeof version, "PACKET_VERSION",
                               name, errp))
+        || (err = afp_setsockopt(dev->fd, SOL_PACKET, PACKET_RESERVE,
+                                 &reserve, sizeof reserve, "PACKET_RESERVE",
+                                 name, errp))
         || (err = afp_setsockopt(dev->fd, SOL_PACKET, PACKET_RX_RING, &req,
                                  sizeof req, "PACKET_RX_RING", name, errp))) {
         return err;
@@ -217,6 +244,7 @@ netdev_afpacket_close(struct netdev *netdev)
     if (dev->fd >= 0) {
         close(dev->fd);
     }
+    dp_packet_pool_destroy(dev->inplace);
     for (size_t i = 0; i < NETDEV_MAX_BURST; i++) {
         if (dev->rx_slot[i]) {
             dp_packet_pool_put(dev->rx_slot[i]);
@@ -225,6 +253,43 @@ netdev_afpacket_close(struct netdev *netdev)
     netdev_rx_pools_destroy(&dev->pools);
     netdev_release_base(&dev->up);
     free(dev);
+}
+
+/* Returns block 'b' to the kernel if it is read and no packet holds it. */
+static void
+afp_block_maybe_return(struct netdev_afpacket *dev, unsigned int b)
+{
+    if (dev->block_read[b] && !dev->block_refs[b]) {
+        dev->block_read[b] = false;
+        __atomic_store_n(&afp_block(dev, b)->hdr.bh1.block_status,
+                         TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    }
+}
+
+/* Release hook of the in-place pool: runs on the receiving thread, which
+ * owns the ring (see netdev.h: packets are freed by their receiver). */
+static void
+afp_inplace_release(struct dp_packet *p, void *dev_)
+{
+    struct netdev_afpacket *dev = dev_;
+    unsigned int b = (p->base - dev->ring) / AFP_BLOCK_SIZE;
+
+    dev->block_refs[b]--;
+    afp_block_maybe_return(dev, b);
+    dp_packet_pool_put(p);
+}
+
+static int
+afp_inplace_create(struct netdev_afpacket *dev)
+{
+    /* Only the structs are used; their own buffers are minimal. */
+    dev->inplace = dp_packet_pool_create(dev->up.name, AFP_N_INPLACE,
+                                         DP_PACKET_HEADROOM + 64);
+    if (!dev->inplace) {
+        return -ENOMEM;
+    }
+    dp_packet_pool_set_release(dev->inplace, afp_inplace_release, dev);
+    return 0;
 }
 
 static int
@@ -266,6 +331,13 @@ netdev_afpacket_open(const char *name, const struct smap *options,
     if (err) {
         goto error;
     }
+    if (dev->use_ring) {
+        err = afp_inplace_create(dev);
+        if (err) {
+            *errp = netdev_open_error("afpacket", name, err, "no memory");
+            goto error;
+        }
+    }
     for (size_t i = 0; i < NETDEV_MAX_BURST; i++) {
         dev->msgs[i].msg_hdr.msg_iov = dev->iovs[i];
         dev->msgs[i].msg_hdr.msg_iovlen = 2;
@@ -295,13 +367,6 @@ netdev_afpacket_rx_fd(struct netdev *netdev)
     return netdev_afpacket_cast(netdev)->fd;
 }
 
-static struct tpacket_block_desc *
-afp_block(const struct netdev_afpacket *dev, unsigned int i)
-{
-    return (struct tpacket_block_desc *) (void *)
-           (dev->ring + (size_t) i * AFP_BLOCK_SIZE);
-}
-
 /* Puts the VLAN tag that the kernel moved into metadata back into 'p'
  * (whose offload state is already set: csum_start shifts with it). */
 static void
@@ -316,10 +381,50 @@ afp_insert_vlan(struct dp_packet *p, uint16_t tpid, uint16_t tci)
     d[15] = tci;
 }
 
-/* Copies one ring frame into a packet; returns NULL (and counts) if it
- * must be dropped. */
+/* Makes an in-place packet of GSO frame 'h' of block 'b' (virtio-net
+ * header 'vh'), or returns NULL if no struct is free (the caller then
+ * copies).  Its buffer runs from the frame's start to the next frame (or
+ * the block's end): headroom is the PACKET_RESERVE and the frame's own
+ * header, already read; tailroom is the padding before the next frame. */
 static struct dp_packet *
-afp_rx_frame(struct netdev_afpacket *dev, const struct tpacket3_hdr *h)
+afp_rx_inplace(struct netdev_afpacket *dev, struct tpacket3_hdr *h,
+               unsigned int b, const struct netdev_vnet_hdr *vh)
+{
+    uint8_t *block_end = (uint8_t *) afp_block(dev, b) + AFP_BLOCK_SIZE;
+    uint8_t *end = h->tp_next_offset ? (uint8_t *) h + h->tp_next_offset
+                                     : block_end;
+    struct dp_packet *p;
+
+    if (h->tp_mac < DP_PACKET_HEADROOM || end > block_end
+        || (uint8_t *) h + h->tp_mac + h->tp_snaplen > end) {
+        return NULL;
+    }
+    p = dp_packet_pool_get(dev->inplace);
+    if (!p) {
+        return NULL;
+    }
+    if (OVS_UNLIKELY(!netdev_vnet_to_ofl(vh, h->tp_snaplen, &p->ofl))) {
+        dp_packet_pool_put(p);
+        return NULL;
+    }
+    p->base = (uint8_t *) h;
+    p->allocated = end - (uint8_t *) h;
+    p->data_ofs = h->tp_mac;
+    p->size = h->tp_snaplen;
+    p->l3_ofs = p->l4_ofs = DP_PACKET_OFS_NONE;
+    p->in_port = 0;
+    p->rss_hash = 0;
+    p->rss_valid = false;
+    p->ct_conn = NULL;
+    dev->block_refs[b]++;
+    return p;
+}
+
+/* Turns one ring frame of block 'b' into a packet, in place (GSO) or
+ * copied; returns NULL (and counts) if it must be dropped. */
+static struct dp_packet *
+afp_rx_frame(struct netdev_afpacket *dev, struct tpacket3_hdr *h,
+             unsigned int b)
 {
     const uint8_t *frame = (const uint8_t *) h + h->tp_mac;
     const struct netdev_vnet_hdr *vh;
@@ -333,6 +438,13 @@ afp_rx_frame(struct netdev_afpacket *dev, const struct tpacket3_hdr *h)
         dev->stats.rx_errors++;
         return NULL;
     }
+    vh = (const struct netdev_vnet_hdr *) (const void *) (frame - sizeof *vh);
+    if (vh->gso_type != NETDEV_VNET_GSO_NONE && dev->inplace) {
+        p = afp_rx_inplace(dev, h, b, vh);
+        if (p) {
+            goto done;
+        }
+    }
     pool = len + 4 + DP_PACKET_HEADROOM <= NETDEV_SMALL_BUF
            ? dev->pools.small : dev->pools.large;
     p = dp_packet_pool_get(pool);
@@ -340,13 +452,13 @@ afp_rx_frame(struct netdev_afpacket *dev, const struct tpacket3_hdr *h)
         dev->stats.rx_dropped++;
         return NULL;
     }
-    vh = (const struct netdev_vnet_hdr *) (const void *) (frame - sizeof *vh);
     if (OVS_UNLIKELY(!netdev_vnet_to_ofl(vh, len, &p->ofl))) {
         dev->stats.rx_errors++;
         dp_packet_pool_put(p);
         return NULL;
     }
     dp_packet_put(p, frame, len);
+done:
     if (vlan) {
         /* The kernel took the tag out into metadata: put it back. */
         afp_insert_vlan(p, h->tp_status & TP_STATUS_VLAN_TPID_VALID
@@ -476,7 +588,7 @@ netdev_afpacket_recv(struct netdev *netdev, struct dp_packet_batch *batch)
         }
         while (dev->frames_left && !dp_packet_batch_is_full(batch)) {
             struct tpacket3_hdr *h = dev->next_frame;
-            struct dp_packet *p = afp_rx_frame(dev, h);
+            struct dp_packet *p = afp_rx_frame(dev, h, dev->cur_block);
 
             if (p) {
                 dev->stats.rx_packets++;
@@ -488,8 +600,8 @@ netdev_afpacket_recv(struct netdev *netdev, struct dp_packet_batch *batch)
                               ((uint8_t *) h + h->tp_next_offset);
         }
         if (!dev->frames_left) {
-            __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
-                             __ATOMIC_RELEASE);
+            dev->block_read[dev->cur_block] = true;
+            afp_block_maybe_return(dev, dev->cur_block);
             dev->next_frame = NULL;
             dev->cur_block = (dev->cur_block + 1) % AFP_N_BLOCKS;
         }
