@@ -105,6 +105,10 @@ struct dp_port {
     /* Capture taps (dp-capture.h), or NULL: replaced, never changed in
      * place, by the main thread; readers load it once per batch. */
     struct dp_capture_port *capture;
+    /* Impairments (dp-impair.h), or NULL: changed by the main thread
+     * holding every worker's mutex; workers read it under their own. */
+    struct dp_impair *impair;
+    struct smap options;        /* netdev options as opened (main) */
 };
 
 struct dp_port_table {
@@ -188,6 +192,10 @@ struct dp_ctx {
      * context is the main thread's alone. */
     struct dp_return *returns;  /* [DP_RETURNS_MAX] */
     size_t n_returns;
+    /* Impairment queues holding packets (dp_impair_q.node) and the time
+     * the worker's timerfd is armed for (dp-impair.h). */
+    struct ts_list impair_pending;
+    uint64_t impair_armed_ns;
 };
 
 struct dp_worker {
@@ -201,6 +209,7 @@ struct dp_worker {
     bool exit;                  /* under mutex */
     int epfd;                   /* rx fds + evfd */
     int evfd;                   /* wakes the worker */
+    int tfd;                    /* timerfd: impairment queue due */
     /* Under mutex: */
     struct dp_port **rx_ports;
     size_t n_rx, allocated_rx;
@@ -247,6 +256,9 @@ void dp_ctx_execute(struct dp_ctx *, struct dp_exec_batch *,
                     const void *actions, size_t size, int depth);
 /* Sends every queued packet. */
 void dp_ctx_flush_tx(struct dp_ctx *);
+/* Sends 'batch' (consumed) out of 'port' now: tx lock, capture tap,
+ * offload resolution, drops counted in port->tx_dropped. */
+void dp_ctx_send(struct dp_ctx *, struct dp_port *, struct dp_packet_batch *);
 
 struct dp_worker *dp_worker_create(struct dpif *, int id);
 /* Stops and joins the thread; the worker's state stays for the main

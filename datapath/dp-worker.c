@@ -11,10 +11,12 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "conntrack/ct-frag.h"
 #include "dp-capture.h"
+#include "dp-impair.h"
 #include "errors.h"
 #include "log.h"
 #include "util.h"
@@ -49,6 +51,7 @@ dp_ctx_init(struct dp_ctx *ctx, struct dpif *dpif, struct dp_worker *w)
     ctx->returns = xcalloc(DP_RETURNS_MAX, sizeof *ctx->returns);
     ctx->frag = ct_frag_create(NULL);
     ctx->frag_res = xzalloc(sizeof *ctx->frag_res);
+    ts_list_init(&ctx->impair_pending);
     if (!ctx->clone_small || !ctx->clone_large || !ctx->frag) {
         dp_ctx_release(ctx);
         return -ENOMEM;
@@ -72,30 +75,43 @@ dp_ctx_release(struct dp_ctx *ctx)
 }
 
 void
+dp_ctx_send(struct dp_ctx *ctx, struct dp_port *port,
+            struct dp_packet_batch *batch)
+{
+    uint64_t dropped = 0;
+    struct dp_capture_port *cap;
+
+    pthread_mutex_lock(&port->tx_mutex);
+    /* Under the tx mutex: the tap's tx ring has one producer.  After the
+     * impairments: the tap sees what actually leaves. */
+    cap = __atomic_load_n(&port->capture, __ATOMIC_ACQUIRE);
+    if (OVS_UNLIKELY(cap != NULL) && batch->count) {
+        dp_capture_tx(cap, batch);
+    }
+    if (batch->count) {
+        /* Segments a GSO packet into as many batches as it needs. */
+        netdev_send_resolving(port->netdev, batch, ctx->clone_small,
+                              &dropped);
+    }
+    pthread_mutex_unlock(&port->tx_mutex);
+    if (dropped) {
+        __atomic_add_fetch(&port->tx_dropped, dropped, __ATOMIC_RELAXED);
+    }
+    dp_packet_batch_delete(batch);  /* empty unless send misbehaved */
+}
+
+void
 dp_ctx_flush_tx(struct dp_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->n_txq; i++) {
         struct dp_txq *q = &ctx->txq[i];
         struct dp_port *port = q->port;
-        uint64_t dropped = 0;
-        struct dp_capture_port *cap;
 
-        pthread_mutex_lock(&port->tx_mutex);
-        /* Under the tx mutex: the tap's tx ring has one producer. */
-        cap = __atomic_load_n(&port->capture, __ATOMIC_ACQUIRE);
-        if (OVS_UNLIKELY(cap != NULL) && q->batch.count) {
-            dp_capture_tx(cap, &q->batch);
+        /* Impaired ports keep what must not leave yet (dp-impair.h). */
+        if (OVS_UNLIKELY(port->impair != NULL)) {
+            dp_impair_filter(ctx, port, &q->batch);
         }
-        if (q->batch.count) {
-            /* Segments a GSO packet into as many batches as it needs. */
-            netdev_send_resolving(port->netdev, &q->batch, ctx->clone_small,
-                                  &dropped);
-        }
-        pthread_mutex_unlock(&port->tx_mutex);
-        if (dropped) {
-            __atomic_add_fetch(&port->tx_dropped, dropped, __ATOMIC_RELAXED);
-        }
-        dp_packet_batch_delete(&q->batch);  /* empty unless send misbehaved */
+        dp_ctx_send(ctx, port, &q->batch);
     }
     ctx->n_txq = 0;
 }
@@ -781,6 +797,9 @@ dp_worker_pass(struct dp_worker *w)
         dp_ctx_process(ctx, &b, 0);
         dp_ctx_flush_tx(ctx);
     }
+    if (OVS_UNLIKELY(!ts_list_is_empty(&ctx->impair_pending))) {
+        dp_impair_run(ctx, w->tfd);
+    }
     return total;
 }
 
@@ -811,6 +830,9 @@ dp_worker_sleep(struct dp_worker *w, int timeout_ms)
     }
     if (read(w->evfd, &junk, sizeof junk) < 0) {
         /* EAGAIN: woken by a port, not by the main thread. */
+    }
+    if (read(w->tfd, &junk, sizeof junk) < 0) {
+        /* EAGAIN: the impairment timer has not fired. */
     }
 }
 
@@ -859,7 +881,7 @@ dp_worker_create(struct dpif *dpif, int id)
 
     w->dpif = dpif;
     w->id = id;
-    w->epfd = w->evfd = -1;
+    w->epfd = w->evfd = w->tfd = -1;
     pthread_mutex_init(&w->mutex, NULL);
     pthread_cond_init(&w->cond, NULL);
     ts_list_init(&w->megaflows);
@@ -877,8 +899,10 @@ dp_worker_create(struct dpif *dpif, int id)
     }
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->epfd < 0 || w->evfd < 0
-        || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev) < 0) {
+    w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (w->epfd < 0 || w->evfd < 0 || w->tfd < 0
+        || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev) < 0
+        || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tfd, &ev) < 0) {
         TS_ERR("%s: worker %d: cannot create descriptors: %s", dpif->name,
                id, ts_strerror(-errno));
         goto error;
@@ -936,6 +960,9 @@ dp_worker_destroy(struct dp_worker *w)
     }
     if (w->evfd >= 0) {
         close(w->evfd);
+    }
+    if (w->tfd >= 0) {
+        close(w->tfd);
     }
     free(w->rx_ports);
     pthread_cond_destroy(&w->cond);

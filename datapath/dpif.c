@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dp-capture.h"
+#include "dp-impair.h"
 #include "dp-private.h"
 #include "errors.h"
 #include "log.h"
@@ -165,6 +166,8 @@ dpif_destroy(struct dpif *dpif)
 
         if (port) {
             dp_capture_port_gone(port);
+            dp_impair_port_gone(dpif, port, false);
+            smap_destroy(&port->options);
             netdev_close(port->netdev);
             pthread_mutex_destroy(&port->tx_mutex);
             free(port);
@@ -293,6 +296,8 @@ dpif_port_add(struct dpif *dpif, const char *name, const char *type,
     struct dp_worker *w;
     uint32_t no = *port_no;
     const char *eff_type = type && *type ? type : NULL;
+    struct dp_impair_params impair;
+    struct smap nd_options;
     int err;
 
     *errp = NULL;
@@ -308,10 +313,17 @@ dpif_port_add(struct dpif *dpif, const char *name, const char *type,
     if (err) {
         return err;
     }
+    /* Impairment keys are the datapath's (dp-impair.h); the netdev sees
+     * the others. */
+    err = dp_impair_parse(options, &impair, &nd_options, errp);
+    if (err) {
+        return err;
+    }
     /* netdev_open() picks the default type (and falls back from afxdp to
      * afpacket) when none is given. */
-    err = netdev_open(name, eff_type, options, &netdev, errp);
+    err = netdev_open(name, eff_type, &nd_options, &netdev, errp);
     if (err) {
+        smap_destroy(&nd_options);
         return err;
     }
     port = xzalloc(sizeof *port);
@@ -319,7 +331,18 @@ dpif_port_add(struct dpif *dpif, const char *name, const char *type,
     port->netdev = netdev;
     port->tx_offloads = netdev->class->tx_offloads(netdev);
     port->rx_fd = netdev->class->rx_fd(netdev);
+    port->options = nd_options;
     pthread_mutex_init(&port->tx_mutex, NULL);
+    /* Not yet visible to any worker. */
+    if (dp_impair_port_set(dpif, port, &impair)) {
+        *errp = xasprintf("cannot allocate the impairment queues of '%s'",
+                          name);
+        smap_destroy(&port->options);
+        netdev_close(netdev);
+        pthread_mutex_destroy(&port->tx_mutex);
+        free(port);
+        return -ENOMEM;
+    }
 
     dp_ports_publish(dpif, dp_port_table_build(dpif->ports, port, NULL));
     w = dp_least_loaded_worker(dpif);
@@ -354,10 +377,73 @@ dpif_port_del(struct dpif *dpif, uint32_t port_no)
     TS_INFO("%s: deleted port %u '%s'", dpif->name, port_no,
             port->netdev->name);
     dp_capture_port_gone(port);
+    dp_impair_port_gone(dpif, port, true);
+    smap_destroy(&port->options);
     netdev_close(port->netdev);
     pthread_mutex_destroy(&port->tx_mutex);
     free(port);
     return 0;
+}
+
+/* True if 'a' and 'b' hold the same pairs, in any order; otherwise
+ * '*key' names one that differs. */
+static bool
+dp_smap_equal(const struct smap *a, const struct smap *b, const char **key)
+{
+    const struct smap_entry *e;
+
+    SMAP_FOR_EACH (e, a) {
+        const char *v = smap_get(b, e->key);
+
+        if (!v || strcmp(v, e->value)) {
+            *key = e->key;
+            return false;
+        }
+    }
+    SMAP_FOR_EACH (e, b) {
+        if (!smap_get(a, e->key)) {
+            *key = e->key;
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+dpif_port_set_options(struct dpif *dpif, uint32_t port_no,
+                      const struct smap *options, char **errp)
+{
+    struct dp_port *port = dp_port_table_get(dpif->ports, port_no);
+    struct dp_impair_params impair;
+    struct smap nd_options;
+    const char *key = NULL;
+    int err;
+
+    *errp = NULL;
+    if (!port) {
+        *errp = xasprintf("no port number %u", port_no);
+        return -TS_ERR_NO_PORT;
+    }
+    err = dp_impair_parse(options, &impair, &nd_options, errp);
+    if (err) {
+        return err;
+    }
+    if (!dp_smap_equal(&port->options, &nd_options, &key)) {
+        *errp = xasprintf("option '%s' of port '%s' cannot change while "
+                          "the port exists (delete and add the port "
+                          "again); only delay, jitter, loss, rate and "
+                          "limit change at run time", key,
+                          port->netdev->name);
+        smap_destroy(&nd_options);
+        return -EOPNOTSUPP;
+    }
+    smap_destroy(&nd_options);
+    err = dp_impair_port_set(dpif, port, &impair);
+    if (err) {
+        *errp = xasprintf("cannot allocate the impairment queues of '%s'",
+                          port->netdev->name);
+    }
+    return err;
 }
 
 int

@@ -262,6 +262,14 @@ int dpif_port_add(struct dpif *, const char *name, const char *type,
                   const struct smap *options, uint32_t *port_no,
                   char **errp);
 int dpif_port_del(struct dpif *, uint32_t port_no);
+/* Changes a live port's options to 'options' (the complete new set).
+ * Only the impairment keys (delay, jitter, loss, rate, limit: see
+ * docs/ports.md) may differ from what the port was opened with; any
+ * other change fails with -EOPNOTSUPP and '*errp' (malloc'ed) naming the
+ * key.  Packets already queued keep their due times unless 'limit'
+ * changes (then they leave at once). */
+int dpif_port_set_options(struct dpif *, uint32_t port_no,
+                          const struct smap *options, char **errp);
 int dpif_port_query(const struct dpif *, uint32_t port_no,
                     struct dpif_port_info *);
 int dpif_port_stats(const struct dpif *, uint32_t port_no,

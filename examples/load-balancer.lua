@@ -37,8 +37,17 @@ end)
 test("conntrack holds translated connections", function()
   local t = lb:conntrack{ zone = 2 }
   expect(t:count("dst=10.30.0.100") >= 1)
-  print(string.format("b1 served %d, b2 served %d", t:count("src=10.30.0.11,"),
-                      t:count("src=10.30.0.12,")))
+end)
+test("both backends served requests", function()
+  -- The select group hashes each connection's 5-tuple: 24 connections
+  -- from fresh source ports all land on one backend with probability
+  -- 2^-23.
+  for i = 1, 18 do client:tcp("10.30.0.100", 8080, { listen = false }) end
+  local t = lb:conntrack{ zone = 2 }
+  local n1, n2 = t:count("src=10.30.0.11,"), t:count("src=10.30.0.12,")
+  print(string.format("b1 served %d, b2 served %d", n1, n2))
+  expect(n1 >= 1, "b1 served no connection")
+  expect(n2 >= 1, "b2 served no connection")
 end)
 test("the VIP is not reachable by other protocols", function()
   expect_not(client:ping("10.30.0.100", { timeout = 1 }))

@@ -42,6 +42,7 @@ ctl_type_name(int type)
     case CTL_DEL_BR: return "DEL_BR";
     case CTL_ADD_PORT: return "ADD_PORT";
     case CTL_DEL_PORT: return "DEL_PORT";
+    case CTL_MOD_PORT: return "MOD_PORT";
     case CTL_FLOW_MOD: return "FLOW_MOD";
     case CTL_BUNDLE_OPEN: return "BUNDLE_OPEN";
     case CTL_BUNDLE_ADD: return "BUNDLE_ADD";
@@ -133,6 +134,7 @@ ctl_msg_init(struct ctl_msg *msg, enum ctl_type type, uint32_t xid)
     switch (type) {
     case CTL_ADD_PORT:
     case CTL_DEL_PORT:
+    case CTL_MOD_PORT:
         smap_init(&msg->port.options);
         break;
     case CTL_LOG_LEVEL_REPLY:
@@ -264,6 +266,7 @@ ctl_msg_release(struct ctl_msg *msg)
         break;
     case CTL_ADD_PORT:
     case CTL_DEL_PORT:
+    case CTL_MOD_PORT:
         free(msg->port.bridge);
         free(msg->port.name);
         free(msg->port.type);
@@ -844,6 +847,7 @@ put_body(struct ctl_enc *e, const struct ctl_msg *msg)
         ctl_put_string(e, msg->br.name);
         return true;
     case CTL_ADD_PORT:
+    case CTL_MOD_PORT:
         ctl_put_u32(e, msg->port.flags);
         ctl_put_u32(e, msg->port.ofport);
         ctl_put_string(e, msg->port.bridge);
@@ -1449,6 +1453,7 @@ get_body(struct ctl_dec *d, struct ctl_msg *msg)
         return (ctl_get_u32(d, "flags", &msg->br.flags)
                 && ctl_get_string(d, "bridge name", &msg->br.name));
     case CTL_ADD_PORT:
+    case CTL_MOD_PORT:
         return (ctl_get_u32(d, "flags", &msg->port.flags)
                 && ctl_get_u32(d, "port number", &msg->port.ofport)
                 && ctl_get_string(d, "bridge name", &msg->port.bridge)

@@ -84,6 +84,8 @@ enum ctl_type {
     CTL_DEL_BR = 17,            /* struct ctl_br_request */
     CTL_ADD_PORT = 18,          /* struct ctl_port_request */
     CTL_DEL_PORT = 19,          /* struct ctl_port_request */
+    CTL_MOD_PORT = 20,          /* struct ctl_port_request: options to
+                                 * change (KEY= removes KEY) */
 
     /* Flow tables (reply: CTL_OK or CTL_ERROR). */
     CTL_FLOW_MOD = 32,          /* struct ctl_flow_mod */

@@ -496,6 +496,38 @@ cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
     ctl_msg_release(&req);
 }
 
+/* set-port BR PORT KEY=VALUE...: KEY= removes KEY. */
+static void
+cmd_set_port(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct ctl_msg req;
+
+    ctl_msg_init(&req, CTL_MOD_PORT, 0);
+    req.port.bridge = xstrdup(argv[1]);
+    req.port.name = xstrdup(argv[2]);
+    req.port.type = xstrdup("");
+    for (int i = 3; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        char *key;
+
+        if (!eq || eq == argv[i]) {
+            vsctl_fatal(1, "'%s' is not KEY=VALUE or KEY=", argv[i]);
+        }
+        key = xstrndup(argv[i], eq - argv[i]);
+        if (!strcmp(key, "type") || !strcmp(key, "ofport")) {
+            vsctl_fatal(1, "cannot change '%s' of a port (delete and add "
+                        "it again)", key);
+        }
+        if (smap_get(&req.port.options, key)) {
+            vsctl_fatal(1, "option '%s' given twice", key);
+        }
+        smap_replace(&req.port.options, key, eq + 1);
+        free(key);
+    }
+    vsctl_transact(ctx, &req, CTL_OK, NULL);
+    ctl_msg_release(&req);
+}
+
 static void
 cmd_del_port(struct vsctl_ctx *ctx, int argc, char *argv[])
 {
@@ -1367,6 +1399,8 @@ static const struct vsctl_command commands[] = {
       "BR PORT [type=T] [ofport=N] [KEY=VALUE...]",
       "add port PORT to BR (options as KEY=VALUE)" },
     { "del-port", 2, 2, cmd_del_port, "BR PORT", "delete PORT from BR" },
+    { "set-port", 3, INT32_MAX, cmd_set_port, "BR PORT KEY=VALUE...",
+      "change PORT's options (KEY= removes KEY; impairments apply live)" },
     { "list-ports", 1, 1, cmd_list_ports, "BR",
       "print the names of the ports on BR" },
     { "add-flow", 2, 2, cmd_add_flow, "BR FLOW", "add FLOW to BR" },

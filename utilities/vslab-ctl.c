@@ -45,6 +45,23 @@ send_msg(struct vslab_ctx *ctx, struct ctl_msg *msg)
     return err;
 }
 
+/* vswitchd probes a client that has been silent for 5 s (its default) and
+ * drops it 5 s later; a lab can be silent longer (vms booting, tests that
+ * run in a guest), so transactions after a pause reconnect first. */
+#define VSLAB_CTL_IDLE_MS 4000
+static long long vslab_ctl_last_io;
+
+static int
+refresh(struct vslab_ctx *ctx)
+{
+    if (ctx->stream && time_msec() - vslab_ctl_last_io > VSLAB_CTL_IDLE_MS) {
+        vslab_ctl_close(ctx);
+        vslab_ctl_connect(ctx, false);
+    }
+    vslab_ctl_last_io = time_msec();
+    return ctx->stream ? 0 : -ENOTCONN;
+}
+
 static int
 recv_msg(struct vslab_ctx *ctx, struct ctl_msg *msg)
 {
@@ -52,6 +69,7 @@ recv_msg(struct vslab_ctx *ctx, struct ctl_msg *msg)
     size_t len;
     char *err_msg;
 
+again:;
     int err = stream_recv_frame_block(ctx->stream,
                                       time_msec() + VSLAB_CTL_TIMEOUT_MS,
                                       &frame, &len);
@@ -65,7 +83,16 @@ recv_msg(struct vslab_ctx *ctx, struct ctl_msg *msg)
         fprintf(stderr, "vslab: bad reply from '%s': %s\n", ctx->target,
                 err_msg);
         free(err_msg);
+    } else if (msg->type == CTL_ECHO_REQUEST) {
+        /* The daemon's inactivity probe: answer it, keep waiting. */
+        msg->type = CTL_ECHO_REPLY;
+        err = send_msg(ctx, msg);
+        ctl_msg_release(msg);
+        if (!err) {
+            goto again;
+        }
     }
+    vslab_ctl_last_io = time_msec();
     return err;
 }
 
@@ -78,6 +105,9 @@ transact(struct vslab_ctx *ctx, struct ctl_msg *req, int expected,
     struct ctl_msg tmp;
     struct ctl_msg *r = reply ? reply : &tmp;
 
+    if (refresh(ctx)) {
+        return -ENOTCONN;
+    }
     req->xid = ctx->next_xid++;
     int err = send_msg(ctx, req);
     if (!err) {
@@ -104,6 +134,9 @@ static int
 transact_mp(struct vslab_ctx *ctx, struct ctl_msg *req, struct ctl_msg *total,
             const char *what)
 {
+    if (refresh(ctx)) {
+        return -ENOTCONN;
+    }
     req->xid = ctx->next_xid++;
     int err = send_msg(ctx, req);
     if (err) {
@@ -364,6 +397,58 @@ port_exists(const struct ctl_msg *ports, const char *name)
     return false;
 }
 
+/* The switch's impairment options for a link (docs/ports.md): every key,
+ * with "" (remove) for the unset ones when 'removals'. */
+static void
+put_impair(struct smap *opts, const struct vslab_netem *ne, bool removals)
+{
+    const char *keys[] = { "delay", "jitter", "loss", "rate" };
+    const char *vals[] = { ne->delay, ne->jitter, ne->loss, ne->rate };
+
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        if (vals[i] || removals) {
+            smap_replace(opts, keys[i], vals[i] ? vals[i] : "");
+        }
+    }
+}
+
+/* Changes the impairments of port 'e' of link 'l' on the live switch. */
+static int
+set_impair_end(struct vslab_ctx *ctx, const struct vslab_link *l,
+               const struct vslab_end *e)
+{
+    const struct vslab_node *sw = &ctx->lab->nodes[e->node];
+    struct ctl_msg req;
+
+    ctl_msg_init(&req, CTL_MOD_PORT, 0);
+    req.port.bridge = xstrdup(sw->brname);
+    req.port.name = xstrdup(e->dev);
+    req.port.type = xstrdup("");
+    put_impair(&req.port.options, &l->netem, true);
+    char *what = xasprintf("cannot change the impairments of port '%s' of "
+                           "switch '%s'", e->port, sw->name);
+    int err = transact(ctx, &req, CTL_OK, NULL, what);
+    free(what);
+    ctl_msg_release(&req);
+    return err;
+}
+
+int
+vslab_ctl_set_impair(struct vslab_ctx *ctx, int i)
+{
+    const struct vslab_link *l = &ctx->lab->links[i];
+
+    for (int k = 0; k < 2; k++) {
+        if (ctx->lab->nodes[l->e[k].node].type == VSLAB_SWITCH) {
+            int err = set_impair_end(ctx, l, &l->e[k]);
+            if (err) {
+                return err;
+            }
+        }
+    }
+    return 0;
+}
+
 int
 vslab_ctl_add_ports(struct vslab_ctx *ctx)
 {
@@ -385,7 +470,12 @@ vslab_ctl_add_ports(struct vslab_ctx *ctx)
             struct vslab_link *l = &lab->links[i];
             for (int k = 0; !err && k < 2; k++) {
                 struct vslab_end *e = &l->e[k];
-                if (e->node != (int) s || port_exists(&ports, e->dev)) {
+                if (e->node != (int) s) {
+                    continue;
+                }
+                if (port_exists(&ports, e->dev)) {
+                    /* A second up converges the impairments. */
+                    err = set_impair_end(ctx, l, e);
                     continue;
                 }
                 ctl_msg_init(&req, CTL_ADD_PORT, 0);
@@ -398,6 +488,7 @@ vslab_ctl_add_ports(struct vslab_ctx *ctx)
                     /* Latency matters more than batching in a lab. */
                     smap_replace(&req.port.options, "rx-mode", "mmsg");
                 }
+                put_impair(&req.port.options, &l->netem, false);
                 char *what = xasprintf("cannot add port '%s' to switch "
                                        "'%s'", e->port, sw->name);
                 err = transact(ctx, &req, CTL_OK, NULL, what);

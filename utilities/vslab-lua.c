@@ -137,6 +137,15 @@ check_node(lua_State *L, int arg, int *idxp)
     return &lab->nodes[r->idx];
 }
 
+int
+vslab_lua_node_arg(lua_State *L, int arg)
+{
+    int idx;
+
+    check_node(L, arg, &idx);
+    return idx;
+}
+
 static struct vslab_node *
 check_type(lua_State *L, int arg, enum vslab_node_type type, int *idxp)
 {
@@ -186,6 +195,17 @@ static int
 l_host(lua_State *L)
 {
     return new_node(L, VSLAB_HOST);
+}
+
+/* vm "name": a host-like node that is a QEMU guest (vslab-vm.c). */
+static int
+l_vm(lua_State *L)
+{
+    struct vslab_lab *lab = get_ctx(L)->lab;
+    int rc = new_node(L, VSLAB_HOST);
+
+    vslab_vm_init_node(lab, &lab->nodes[lab->n_nodes - 1]);
+    return rc;
 }
 
 /* Strings of a string-or-array value at 'idx' (appended). */
@@ -313,7 +333,9 @@ node_call(lua_State *L)
     lua_pushnil(L);
     while (lua_next(L, 2)) {
         const char *key = luaL_checkstring(L, -2);
-        if (n->type == VSLAB_HOST) {
+        if (vslab_node_is_vm(n)) {
+            vslab_vm_option(L, n, key, lua_gettop(L));
+        } else if (n->type == VSLAB_HOST) {
             host_option(L, n, key, lua_gettop(L));
         } else {
             luaL_error(L, "unknown option '%s' for switch '%s'", key,
@@ -721,7 +743,9 @@ h_tcp(lua_State *L)
     snprintf(ports, sizeof ports, "%d", port);
     snprintf(wait, sizeof wait, "%d", opt_int(L, 4, "timeout", 2));
     int spid = -1;
-    if (listen && tidx >= 0) {
+    if (listen && tidx >= 0 && vslab_node_is_vm(&lab->nodes[tidx])) {
+        vslab_vm_listen_tcp(lab, tidx, port);   /* busybox nc */
+    } else if (listen && tidx >= 0) {
         const char *srv[] = { "timeout", "20", "nc", "-l", "-k", "-p", ports,
                               NULL };
         spid = vslab_node_spawn(lab, tidx, srv);
@@ -737,6 +761,46 @@ h_tcp(lua_State *L)
 
 /* h:udp(target, port): true if a datagram from h reaches a listener that
  * vslab runs on the target host. */
+/* The host that runs the listener for target 'arg': the host itself, or
+ * the lab host that has the address string (its links' or its own
+ * addresses).  Raises an error if no host has it. */
+static int
+listener_host(lua_State *L, int arg, const char *what)
+{
+    const struct vslab_lab *lab = get_ctx(L)->lab;
+    int tidx;
+
+    if (lua_type(L, arg) != LUA_TSTRING) {
+        check_type(L, arg, VSLAB_HOST, &tidx);
+        return tidx;
+    }
+    const char *addr = lua_tostring(L, arg);
+    size_t alen = strlen(addr);
+    for (size_t i = 0; i < lab->n_links; i++) {
+        for (int k = 0; k < 2; k++) {
+            const struct vslab_end *e = &lab->links[i].e[k];
+            for (size_t j = 0; j < e->n_ips; j++) {
+                if (!strncmp(e->ips[j], addr, alen)
+                    && (e->ips[j][alen] == '/' || !e->ips[j][alen])
+                    && lab->nodes[e->node].type == VSLAB_HOST) {
+                    return e->node;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < lab->n_nodes; i++) {
+        const struct vslab_node *n = &lab->nodes[i];
+        for (size_t j = 0; n->type == VSLAB_HOST && j < n->n_ips; j++) {
+            if (!strncmp(n->ips[j], addr, alen)
+                && (n->ips[j][alen] == '/' || !n->ips[j][alen])) {
+                return i;
+            }
+        }
+    }
+    return luaL_error(L, "%s: no host of the lab has address '%s' (vslab "
+                      "runs the listener there)", what, addr);
+}
+
 static int
 h_udp(lua_State *L)
 {
@@ -745,8 +809,12 @@ h_udp(lua_State *L)
 
     check_type(L, 1, VSLAB_HOST, &idx);
     need_test(L, "udp");
+    tidx = listener_host(L, 2, "udp");
+    if (vslab_node_is_vm(&ctx->lab->nodes[tidx])) {
+        return luaL_error(L, "udp: the listener cannot run in vm '%s'",
+                          ctx->lab->nodes[tidx].name);
+    }
     char *ip = target_ip(L, 2);
-    check_type(L, 2, VSLAB_HOST, &tidx);
     int port = luaL_checkinteger(L, 3);
     char ports[16];
     snprintf(ports, sizeof ports, "%d", port);
@@ -790,8 +858,8 @@ h_iperf(lua_State *L)
 
     check_type(L, 1, VSLAB_HOST, &idx);
     need_test(L, "iperf");
+    tidx = listener_host(L, 2, "iperf");
     char *ip = target_ip(L, 2);
-    check_type(L, 2, VSLAB_HOST, &tidx);
     char secs[16];
     snprintf(secs, sizeof secs, "%d", opt_int(L, 3, "time", 1));
     const char *srv[] = { "timeout", "30", "iperf3", "-s", "-1", "-p",
@@ -988,6 +1056,9 @@ node_index(lua_State *L)
                        : n->kind->name);
         return 1;
     }
+    if (vslab_node_is_vm(n) && vslab_vm_method(L, key)) {
+        return 1;
+    }
     luaL_getmetatable(L, MT_NODE);
     lua_getfield(L, -1, "methods");
     lua_getfield(L, -1, key);
@@ -1000,7 +1071,7 @@ node_tostring(lua_State *L)
     struct vslab_node *n = check_node(L, 1, NULL);
 
     lua_pushfstring(L, "%s '%s'", n->type == VSLAB_SWITCH ? "switch"
-                    : "host", n->name);
+                    : n->kind->name, n->name);
     return 1;
 }
 
@@ -1045,8 +1116,8 @@ link_set(lua_State *L)
         }
         lua_pop(L, 1);
     }
-    if (vslab_sys_netem(get_ctx(L), idx, &l->netem)) {
-        return luaL_error(L, "link:set: tc failed");
+    if (vslab_ctl_set_impair(get_ctx(L), idx)) {
+        return luaL_error(L, "link:set: the switch refused the change");
     }
     return 0;
 }
@@ -1105,6 +1176,7 @@ static const luaL_Reg link_methods[] = {
 static const luaL_Reg globals[] = {
     { "switch", l_switch },
     { "host", l_host },
+    { "vm", l_vm },
     { "link", l_link },
     { "test", l_test },
     { "expect", l_expect },

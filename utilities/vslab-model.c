@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hash.h"
 #include "ofp-flow.h"
@@ -235,10 +236,12 @@ type_is_valid(const char *type)
            || !strcmp(type, "tap");
 }
 
+/* The switch's impairment syntax (docs/ports.md), checked here so that a
+ * bad value is refused before anything is created: a number, then for
+ * 'units' one of its units ("" allows a bare number). */
 static bool
-netem_value_ok(const char *v)
+netem_value_ok(const char *v, const char *const units[])
 {
-    /* A number with an optional unit: "5ms", "1%", "10mbit", "0.5%". */
     const char *p = v;
     bool digit = false;
 
@@ -249,13 +252,21 @@ netem_value_ok(const char *v)
     if (!digit) {
         return false;
     }
-    for (; *p; p++) {
-        if (!isalpha((unsigned char) *p) && *p != '%') {
-            return false;
+    for (size_t i = 0; units[i]; i++) {
+        if (!strcasecmp(p, units[i])) {
+            return true;
         }
     }
-    return true;
+    return false;
 }
+
+static const char *const netem_time_units[] = {
+    "s", "sec", "ms", "msec", "us", "usec", "ns", NULL
+};
+static const char *const netem_pct_units[] = { "%", "", NULL };
+static const char *const netem_rate_units[] = {
+    "bit", "kbit", "mbit", "gbit", "bps", "kbps", "mbps", "gbps", NULL
+};
 
 /* Names and numbers of link 'i'. */
 static void
@@ -454,11 +465,22 @@ vslab_lab_validate(struct vslab_lab *lab, char **errp)
         }
         const char *vals[] = { l->netem.delay, l->netem.jitter,
                                l->netem.loss, l->netem.rate };
+        const char *const *units[] = { netem_time_units, netem_time_units,
+                                       netem_pct_units, netem_rate_units };
+        const char *keys[] = { "delay", "jitter", "loss", "rate" };
+        bool impaired = false;
         for (size_t j = 0; j < ARRAY_SIZE(vals); j++) {
-            if (vals[j] && !netem_value_ok(vals[j])) {
-                return fail(errp, l->file, l->line, "bad impairment value "
-                            "'%s'", vals[j]);
+            if (vals[j] && !netem_value_ok(vals[j], units[j])) {
+                return fail(errp, l->file, l->line, "bad %s '%s' (e.g. "
+                            "delay = \"5ms\", loss = \"1%%\", rate = "
+                            "\"10mbit\")", keys[j], vals[j]);
             }
+            impaired |= vals[j] != NULL;
+        }
+        if (impaired && lab->nodes[l->e[0].node].type != VSLAB_SWITCH
+            && lab->nodes[l->e[1].node].type != VSLAB_SWITCH) {
+            return fail(errp, l->file, l->line, "impairments need a switch "
+                        "on the link (the switch applies them)");
         }
         bool tap = !strcmp(l->type, "tap");
         int n_switch = 0;
@@ -523,7 +545,7 @@ vslab_lab_validate(struct vslab_lab *lab, char **errp)
         }
     }
     (void) n_hosts;
-    return 0;
+    return vslab_vm_validate(lab, errp);
 }
 
 void
@@ -573,7 +595,11 @@ vslab_lab_graph(const struct vslab_lab *lab, const char *format,
         if (dot) {
             ds_put_format(out, "  \"%s\" [shape=%s,label=\"%s\"];\n",
                           n->name, n->type == VSLAB_SWITCH ? "box"
-                          : "ellipse", ds_cstr(&label));
+                          : vslab_node_is_vm(n) ? "box3d" : "ellipse",
+                          ds_cstr(&label));
+        } else if (vslab_node_is_vm(n)) {
+            ds_put_format(out, "  %s{{\"%s\"}}\n", n->name,
+                          ds_cstr(&label));
         } else if (n->type == VSLAB_SWITCH) {
             ds_put_format(out, "  %s[[\"%s\"]]\n", n->name,
                           ds_cstr(&label));

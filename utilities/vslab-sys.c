@@ -1,6 +1,6 @@
 /* vslab-sys: the host side of a lab.  Runs ip(8), tc(8) and friends with
  * fork/exec (never a shell), creates namespaces, veth pairs and addresses,
- * moves switch-owned TAPs into namespaces, applies netem, and finds and
+ * moves switch-owned TAPs into namespaces, and finds and
  * removes everything tagged for a lab. */
 #include <errno.h>
 #include <fcntl.h>
@@ -173,6 +173,9 @@ vslab_node_run(const struct vslab_lab *lab, int node,
 {
     const char *argv[72];
 
+    if (vslab_node_is_vm(&lab->nodes[node])) {
+        return vslab_vm_run(lab, node, cmd, timeout_ms, out);
+    }
     node_argv(lab, node, cmd, argv, ARRAY_SIZE(argv));
     return vslab_run(argv, timeout_ms, out);
 }
@@ -183,6 +186,9 @@ vslab_node_spawn(const struct vslab_lab *lab, int node,
 {
     const char *argv[72];
 
+    if (vslab_node_is_vm(&lab->nodes[node])) {
+        return vslab_vm_spawn(lab, node, cmd);
+    }
     node_argv(lab, node, cmd, argv, ARRAY_SIZE(argv));
     return vslab_spawn(argv);
 }
@@ -242,8 +248,9 @@ vslab_sys_create_nodes(struct vslab_ctx *ctx)
 
     for (size_t i = 0; i < lab->n_nodes; i++) {
         struct vslab_node *n = &lab->nodes[i];
-        if (n->type != VSLAB_HOST || vslab_ns_exists(n->ns)) {
-            continue;
+        if (n->type != VSLAB_HOST || vslab_node_is_vm(n)
+            || vslab_ns_exists(n->ns)) {
+            continue;           /* vms: vslab-vm.c */
         }
         if (must(ctx, "ip netns add %s", n->ns)
             || must(ctx, "ip -n %s link set lo up", n->ns)) {
@@ -253,10 +260,12 @@ vslab_sys_create_nodes(struct vslab_ctx *ctx)
     return 0;
 }
 
+/* A namespace end (a vm's end is its TAP, in the root namespace). */
 static bool
 is_host(const struct vslab_lab *lab, const struct vslab_end *e)
 {
-    return lab->nodes[e->node].type == VSLAB_HOST;
+    return lab->nodes[e->node].type == VSLAB_HOST
+           && !vslab_node_is_vm(&lab->nodes[e->node]);
 }
 
 /* A host end's interface is there (inside its namespace). */
@@ -284,6 +293,9 @@ vslab_sys_create_links(struct vslab_ctx *ctx, bool after_ports)
         struct vslab_link *l = &lab->links[i];
         bool tap = !strcmp(l->type, "tap");
 
+        if (vslab_vm_link(lab, l)) {
+            continue;           /* QEMU's TAP is the link (vslab-vm.c) */
+        }
         if (!after_ports && !tap) {
             /* A veth pair: root-side names, then host ends move. */
             bool done0 = is_host(lab, &l->e[0])
@@ -391,14 +403,10 @@ vslab_sys_host_config(struct vslab_ctx *ctx)
                 return -EIO;
             }
         }
-        if ((l->netem.delay || l->netem.loss || l->netem.rate)
-            && vslab_sys_netem(ctx, i, &l->netem)) {
-            return -EIO;
-        }
     }
     for (size_t i = 0; i < lab->n_nodes; i++) {
         struct vslab_node *n = &lab->nodes[i];
-        if (n->type != VSLAB_HOST) {
+        if (n->type != VSLAB_HOST || vslab_node_is_vm(n)) {
             continue;
         }
         for (size_t j = 0; j < n->n_sysctls; j++) {
@@ -457,102 +465,6 @@ vslab_sys_host_config(struct vslab_ctx *ctx)
                             "nud permanent", n->ns, nb->ip, mac, dev)) {
                 return -EIO;
             }
-        }
-    }
-    return 0;
-}
-
-/* Without sch_netem (some kernels lack it): rate through tbf, loss
- * through an nftables netdev table on the interface's ingress, delay and
- * jitter refused. */
-static int
-impair_fallback(struct vslab_ctx *ctx, const char *pfx, const char *dev,
-                const struct vslab_netem *ne)
-{
-    if (ne->delay || ne->jitter) {
-        fprintf(stderr, "vslab: delay and jitter need the kernel's netem "
-                "qdisc (sch_netem), which this kernel lacks\n");
-        return -ENOTSUP;
-    }
-    vslab_runf(NULL, "%stc qdisc del dev %s root", pfx, dev);
-    if (ne->rate && must(ctx, "%stc qdisc replace dev %s root tbf rate %s "
-                         "burst 64kbit latency 200ms", pfx, dev, ne->rate)) {
-        return -EIO;
-    }
-    vslab_runf(NULL, "%snft delete table netdev vslab_%s", pfx, dev);
-    if (ne->loss) {
-        int permille = (int) (atof(ne->loss) * 10 + 0.5);
-        if (must(ctx, "%snft add table netdev vslab_%s", pfx, dev)
-            || must(ctx, "%snft add chain netdev vslab_%s loss { type filter "
-                    "hook ingress device %s priority 0 ; }", pfx, dev, dev)
-            || (permille >= 1000
-                ? must(ctx, "%snft add rule netdev vslab_%s loss drop", pfx,
-                       dev)
-                : permille > 0
-                ? must(ctx, "%snft add rule netdev vslab_%s loss numgen "
-                       "random mod 1000 < %d drop", pfx, dev, permille)
-                : 0)) {
-            return -EIO;
-        }
-    }
-    return 0;
-}
-
-/* The interfaces impairments apply to: host ends, or both root-side ends
- * of a switch-to-switch link. */
-int
-vslab_sys_netem(struct vslab_ctx *ctx, int i, const struct vslab_netem *ne)
-{
-    struct vslab_lab *lab = ctx->lab;
-    struct vslab_link *l = &lab->links[i];
-
-    for (int k = 0; k < 2; k++) {
-        struct vslab_end *e = &l->e[k];
-        bool host = is_host(lab, e);
-        bool other_host = is_host(lab, &l->e[!k]);
-        if (!host && other_host) {
-            continue;
-        }
-        char *pfx = host ? xasprintf("ip netns exec %s ",
-                                     lab->nodes[e->node].ns) : xstrdup("");
-        const char *dev = host ? e->ifname : e->dev;
-        int rc = 0;
-        if (!ne->delay && !ne->loss && !ne->rate) {
-            vslab_runf(NULL, "%stc qdisc del dev %s root", pfx, dev);
-            vslab_runf(NULL, "%snft delete table netdev vslab_%s", pfx, dev);
-            free(pfx);
-            continue;
-        }
-        struct ds cmd = DS_EMPTY_INITIALIZER;
-        ds_put_format(&cmd, "%stc qdisc replace dev %s root netem", pfx,
-                      dev);
-        if (ne->delay) {
-            ds_put_format(&cmd, " delay %s", ne->delay);
-            if (ne->jitter) {
-                ds_put_format(&cmd, " %s", ne->jitter);
-            }
-        }
-        if (ne->loss) {
-            ds_put_format(&cmd, " loss %s", ne->loss);
-        }
-        if (ne->rate) {
-            ds_put_format(&cmd, " rate %s", ne->rate);
-        }
-        struct ds out = DS_EMPTY_INITIALIZER;
-        if (vslab_runf(&out, "%s", ds_cstr(&cmd))) {
-            if (strstr(ds_cstr(&out), "unknown")) {
-                rc = impair_fallback(ctx, pfx, dev, ne);
-            } else {
-                fprintf(stderr, "vslab: '%s' failed: %s", ds_cstr(&cmd),
-                        ds_cstr(&out));
-                rc = -EIO;
-            }
-        }
-        ds_destroy(&out);
-        ds_destroy(&cmd);
-        free(pfx);
-        if (rc) {
-            return rc;
         }
     }
     return 0;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "ts-config.h"
 #include "vslab.h"
 
@@ -154,14 +155,23 @@ do_up(struct vslab_ctx *ctx)
     }
     vslab_log(ctx, "up '%s': %zu hosts, %zu switches, %zu links",
               lab->name, hosts, lab->n_nodes - hosts, lab->n_links);
-    err = vslab_ctl_connect(ctx, true);
+    err = vslab_vm_check(lab);          /* QEMU and ts-vm, if vms */
+    if (!err) {
+        err = vslab_ctl_connect(ctx, true);
+    }
     if (err) {
         return err;
     }
     write_state(ctx, "building");
-    err = vslab_sys_create_nodes(ctx);
+    err = vslab_vm_start(ctx);          /* vms boot meanwhile */
+    if (!err) {
+        err = vslab_sys_create_nodes(ctx);
+    }
     if (!err) {
         err = vslab_sys_create_links(ctx, false);
+    }
+    if (!err) {
+        err = vslab_vm_wait(ctx);       /* their TAPs are switch ports */
     }
     if (!err) {
         err = vslab_ctl_create_switches(ctx);
@@ -209,6 +219,7 @@ do_down(struct vslab_ctx *ctx, const char *name)
         n += k > 0 ? k : 0;
         vslab_ctl_close(ctx);
     }
+    n += vslab_vm_cleanup(name, true);  /* QEMU takes its TAP along */
     n += vslab_sys_cleanup(name, tmp.tag, true);
     n += vslab_ctl_stop_private(ctx->rundir, true);
     /* Deleting namespaces removes veth peers asynchronously. */
@@ -237,7 +248,7 @@ do_down(struct vslab_ctx *ctx, const char *name)
         closedir(d);
     }
     rmdir(ctx->rundir);
-    int left = vslab_sys_count(name, tmp.tag);
+    int left = vslab_sys_count(name, tmp.tag) + vslab_vm_count(name);
     if (n) {
         vslab_log(ctx, "lab '%s' is down: %d objects removed (%.2f s)", name,
                   n, (time_msec() - start) / 1000.0);
@@ -295,6 +306,10 @@ cmd_exec(struct vslab_ctx *ctx, const char *lab, int argc, char *argv[])
                     "--name=LAB\n", node);
             return 1;
         }
+    }
+    if ((!ns || !vslab_ns_exists(ns))
+        && vslab_vm_exec_cli(lab, node, argc, argv) != -ENOENT) {
+        return 1;               /* a vm's exec failed (else it execs) */
     }
     if (!ns || !vslab_ns_exists(ns)) {
         fprintf(stderr, "vslab: no running node '%s'\n", node);
@@ -362,13 +377,26 @@ cmd_status(struct vslab_ctx *ctx)
         bool priv = vslab_ctl_private_running(dir);
         int objs = vslab_sys_count(de->d_name, tmp.tag);
         if (ctx->json) {
-            printf("%s\n  {\"lab\": \"%s\", \"phase\": \"%s\", \"file\": "
-                   "\"%s\", \"server\": \"%s\", \"private_running\": %s, "
-                   "\"hosts\": %s, \"switches\": %s, \"links\": %s, "
-                   "\"objects\": %d}", n ? "," : "", de->d_name,
-                   *phase ? phase : "unknown", file, server,
-                   priv ? "true" : "false", *hosts ? hosts : "0",
-                   *sws ? sws : "0", *links ? links : "0", objs);
+            /* Names, paths and the server come from the file system and
+             * the state file: escaped by the writer. */
+            struct ds js = DS_EMPTY_INITIALIZER;
+            struct json_writer w;
+
+            json_writer_init(&w, &js, false);
+            json_begin_object(&w);
+            json_kv_string(&w, "lab", de->d_name);
+            json_kv_string(&w, "phase", *phase ? phase : "unknown");
+            json_kv_string(&w, "file", file);
+            json_kv_string(&w, "server", server);
+            json_kv_bool(&w, "private_running", priv);
+            json_kv_int(&w, "hosts", atoi(hosts));
+            json_kv_int(&w, "switches", atoi(sws));
+            json_kv_int(&w, "links", atoi(links));
+            json_kv_int(&w, "objects", objs);
+            vslab_vm_status(de->d_name, &w, NULL);      /* "vms": [...] */
+            json_end_object(&w);
+            printf("%s\n  %s", n ? "," : "", ds_cstr(&js));
+            ds_destroy(&js);
         } else {
             printf("%-16s %-8s %s hosts, %s switches, %s links; %d "
                    "namespaces/interfaces; vswitchd %s%s\n  %s\n",
@@ -376,6 +404,10 @@ cmd_status(struct vslab_ctx *ctx)
                    *hosts ? hosts : "?", *sws ? sws : "?",
                    *links ? links : "?", objs, server,
                    priv ? " (private, running)" : "", file);
+            struct ds vms = DS_EMPTY_INITIALIZER;
+            vslab_vm_status(de->d_name, NULL, &vms);   /* "  vm ..." */
+            fputs(ds_cstr(&vms), stdout);
+            ds_destroy(&vms);
         }
         n++;
         free(phase);

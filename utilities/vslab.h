@@ -19,8 +19,8 @@
  * store and log in /run/vslab/LAB/, next to the state file.
  *
  * Node kinds: a node's 'kind' says how commands run in it (struct
- * vslab_node_kind).  Hosts are network namespaces ("ip netns exec"); a
- * later kind (QEMU guests) plugs in another exec prefix.
+ * vslab_node_kind).  Hosts are network namespaces ("ip netns exec");
+ * vms (vslab-vm.c) are QEMU guests reached through `ts-vm exec`.
  *
  * Threads: single-threaded. */
 #ifndef TS_VSLAB_H
@@ -90,6 +90,8 @@ struct vslab_node {
     char **sysctls;             /* "key=value" */
     size_t n_sysctls;
     int n_ifaces;               /* links so far (eth0, eth1...) */
+    int vm_mem;                 /* VMs (kind vm, 'ns' is the ts-vm
+                                 * state dir /run/vslab/LAB/vm): MB */
     /* Switches. */
     char *brname;               /* the bridge name in vswitchd */
     struct vslab_flows *flows;
@@ -112,6 +114,9 @@ struct vslab_end {
     int vlan;                   /* switch end: documented tag, -1 none */
 };
 
+/* Impairments of a link, applied by the switch to what it sends out of
+ * the link's switch port(s): one direction on a host link, both on a
+ * switch-to-switch link. */
 struct vslab_netem {
     char *delay, *jitter, *loss, *rate;  /* NULL: not set */
 };
@@ -203,15 +208,13 @@ int vslab_node_spawn(const struct vslab_lab *, int node,
                      const char *const cmd[]);
 bool vslab_ns_exists(const char *ns);
 bool vslab_dev_exists(const char *ns, const char *dev);
-/* Host side of phase two: namespaces, interfaces, addresses, netem.
+/* Host side of phase two: namespaces, interfaces, addresses.
  * Idempotent. */
 int vslab_sys_create_nodes(struct vslab_ctx *);
 /* Before the switch ports: veth pairs.  After them: TAPs moved into the
  * namespaces and every host end configured. */
 int vslab_sys_create_links(struct vslab_ctx *, bool after_ports);
 int vslab_sys_host_config(struct vslab_ctx *);
-/* Applies 'netem' to link 'i' now (tc qdisc replace/del). */
-int vslab_sys_netem(struct vslab_ctx *, int i, const struct vslab_netem *);
 int vslab_sys_link_state(struct vslab_ctx *, int i, bool up);
 /* Removes every namespace and interface tagged for 'name'/'tag'; kills
  * processes in the namespaces.  Returns the number of objects removed. */
@@ -226,7 +229,13 @@ int vslab_sys_count(const char *name, const char *tag);
 int vslab_ctl_connect(struct vslab_ctx *, bool may_start);
 void vslab_ctl_close(struct vslab_ctx *);
 int vslab_ctl_create_switches(struct vslab_ctx *);
+/* Adds the switch ports, with the links' impairments as port options
+ * (delay, jitter, loss, rate: the switch applies them to what it sends
+ * out of the port, docs/ports.md). */
 int vslab_ctl_add_ports(struct vslab_ctx *);
+/* Sends link 'i''s current impairments to its switch port(s) (set-port,
+ * CTL_MOD_PORT): unset keys are removed. */
+int vslab_ctl_set_impair(struct vslab_ctx *, int i);
 int vslab_ctl_install_flows(struct vslab_ctx *);
 /* Deletes every bridge named "TAG-*". */
 int vslab_ctl_delete_bridges(struct vslab_ctx *, const char *tag);
@@ -257,6 +266,58 @@ int vslab_lua_load(struct vslab_ctx *, const char *file, char **errp);
 /* Runs every test; prints PASS/FAIL lines.  Returns the failures. */
 int vslab_lua_run_tests(struct vslab_ctx *);
 void vslab_lua_close(struct vslab_ctx *);
+/* The index of the node at stack index 'arg' (raises a Lua error if it is
+ * not a node). */
+int vslab_lua_node_arg(struct lua_State *, int arg);
+
+/* ---- vslab-vm.c: vm nodes, QEMU guests through tools/vm/ts-vm ---- */
+#define VSLAB_VM_MEM_DEFAULT 256        /* MB */
+extern const struct vslab_node_kind vslab_kind_vm;
+bool vslab_node_is_vm(const struct vslab_node *);
+/* True if one end of 'l' is a vm (no veth: the TAP is the link). */
+bool vslab_vm_link(const struct vslab_lab *, const struct vslab_link *);
+/* ts-vm: $VSLAB_TS_VM, ../../tools/vm/ts-vm or ./ts-vm from vslab's
+ * directory, ../libexec/trackswitch/ts-vm, else PATH. */
+const char *vslab_vm_tool(void);
+char *vslab_vm_dir(const char *lab);    /* /run/vslab/LAB/vm; caller frees */
+/* Phase one: makes host node 'n' a vm; its options (ip, gw, memory);
+ * checks of the whole lab's vms (called by vslab_lab_validate()). */
+void vslab_vm_init_node(const struct vslab_lab *, struct vslab_node *n);
+void vslab_vm_option(struct lua_State *, struct vslab_node *,
+                     const char *key, int value_idx);
+int vslab_vm_validate(struct vslab_lab *, char **errp);
+/* Lua methods that differ for vms (ping, tcp; udp and spawn refused):
+ * pushes the function and returns true, or returns false. */
+bool vslab_vm_method(struct lua_State *, const char *key);
+/* Before phase two: 0 if the lab has no vm or QEMU and ts-vm are there,
+ * else -ENOENT with a message. */
+int vslab_vm_check(const struct vslab_lab *);
+/* Phase two: starts every vm that is not running (in parallel), then
+ * waits for them all; before the switch ports are added. */
+int vslab_vm_start(struct vslab_ctx *);
+int vslab_vm_wait(struct vslab_ctx *);
+/* Commands in a guest (argv quoted into one shell line for ts-vm exec).
+ * vslab_vm_spawn() starts it in the guest's background and returns 0
+ * (there is no host pid) or -1. */
+int vslab_vm_run(const struct vslab_lab *, int node, const char *const cmd[],
+                 int timeout_ms, struct ds *out);
+int vslab_vm_spawn(const struct vslab_lab *, int node,
+                   const char *const cmd[]);
+/* A TCP listener in the guest for h:tcp(vm, port) (20 s). */
+int vslab_vm_listen_tcp(const struct vslab_lab *, int node, int port);
+/* down: kills every process of lab 'lab''s guests (found by their command
+ * lines, so also after a crash) and removes their state; returns the
+ * number of guests (or strays) removed.  count: what is left. */
+int vslab_vm_cleanup(const char *lab, bool verbose);
+int vslab_vm_count(const char *lab);
+/* The lab's guests: "vms": [...] into 'json' if nonnull, else one text
+ * line each ("  vm NAME running IP on TAP, ...") appended to 'text'. */
+struct json_writer;
+void vslab_vm_status(const char *lab, struct json_writer *json,
+                     struct ds *text);
+/* vslab exec for a vm: execs ts-vm; returns -ENOENT if there is none. */
+int vslab_vm_exec_cli(const char *lab, const char *node, int argc,
+                      char *argv[]);
 
 /* ---- vslab.c ---- */
 void vslab_log(const struct vslab_ctx *, const char *fmt, ...)

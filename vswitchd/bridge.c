@@ -519,6 +519,48 @@ bridge_del(struct bridge_set *set, const char *name, char **errp)
 
 /* ---- Ports -------------------------------------------------------------- */
 
+/* Options changed by set-port (bridge_port_set_options) are stored as one
+ * key-value record, "port-options/NAME" = the complete option set as
+ * "KEY=VALUE" lines, which replaces the options of the port's add record
+ * when the switch restarts.  (The store has no port-modify record; one
+ * key-value record keeps each change atomic.)  add-port and del-port
+ * clear it. */
+#define PORT_MOD_KEY_PREFIX "port-options/"
+
+static bool
+port_mod_load(const struct bridge_set *set, const char *name,
+              struct smap *out)
+{
+    char *key = xasprintf(PORT_MOD_KEY_PREFIX "%s", name);
+    const char *v = db_get_kv(set->db, key);
+
+    free(key);
+    smap_init(out);
+    if (!v) {
+        return false;
+    }
+    char *copy = xstrdup(v), *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        smap_add_kv(out, line);
+    }
+    free(copy);
+    return true;
+}
+
+static int
+port_mod_clear(struct bridge_set *set, const char *name, char **errp)
+{
+    char *key = xasprintf(PORT_MOD_KEY_PREFIX "%s", name);
+    int err = 0;
+
+    if (db_get_kv(set->db, key)) {
+        err = db_del_kv(set->db, key, errp);
+    }
+    free(key);
+    return err;
+}
+
 static struct bport *
 bport_insert(struct bridge *br, const char *name, const char *type,
              uint32_t ofport, const struct smap *options)
@@ -590,8 +632,11 @@ bridge_port_add(struct bridge *br, const char *name, const char *type,
     if (!dpif_port_query(br->dpif, port_no, &info) && info.type[0]) {
         real_type = info.type;
     }
-    err = db_add_port(set->db, br->name, name, real_type, port_no, options,
-                      errp);
+    err = port_mod_clear(set, name, errp);
+    if (!err) {
+        err = db_add_port(set->db, br->name, name, real_type, port_no,
+                          options, errp);
+    }
     if (err) {
         dpif_port_del(br->dpif, port_no);
         return err;
@@ -610,6 +655,7 @@ int
 bridge_port_del(struct bridge *br, const char *name, char **errp)
 {
     struct bport *p = port_find(br, name);
+    char *perr = NULL;
     int err;
 
     if (!p) {
@@ -623,6 +669,13 @@ bridge_port_del(struct bridge *br, const char *name, char **errp)
     if (err) {
         return err;
     }
+    err = port_mod_clear(br->set, name, &perr);
+    if (err) {
+        /* Harmless: add-port clears a stale override first. */
+        TS_WARN("bridge %s: port %s: %s", br->name, name,
+                perr ? perr : ts_strerror(err));
+        free(perr);
+    }
     if (!p->missing) {
         ofproto_port_removed(br->ofproto, p->ofport);
         err = dpif_port_del(br->dpif, p->ofport);
@@ -634,6 +687,76 @@ bridge_port_del(struct bridge *br, const char *name, char **errp)
     hmap_remove(&br->ports, &p->node);
     bport_free(p);
     TS_INFO("bridge %s: deleted port %s", br->name, name);
+    return 0;
+}
+
+int
+bridge_port_set_options(struct bridge *br, const char *name,
+                        const struct smap *changes, char **errp)
+{
+    struct bport *p = port_find(br, name);
+    const struct smap_entry *e;
+    struct smap opts;
+    struct ds value = DS_EMPTY_INITIALIZER;
+    char *key;
+    int err;
+
+    if (!p) {
+        *errp = xasprintf("bridge '%s' has no port named '%s'", br->name,
+                          name);
+        return -TS_ERR_NO_PORT;
+    }
+    if (p->missing) {
+        *errp = xasprintf("cannot change port '%s': it is not in the "
+                          "datapath", name);
+        return -ENODEV;
+    }
+    smap_clone(&opts, &p->options);
+    SMAP_FOR_EACH (e, changes) {
+        if (!*e->key || strchr(e->key, '=') || strchr(e->key, '\n')
+            || strchr(e->value, '\n')) {
+            *errp = xasprintf("cannot change port '%s': bad option '%s'",
+                              name, e->key);
+            smap_destroy(&opts);
+            return -EINVAL;
+        }
+        if (*e->value) {
+            smap_replace(&opts, e->key, e->value);
+        } else {
+            smap_remove(&opts, e->key);
+        }
+    }
+    /* Apply first (it validates); store; undo if the store fails. */
+    err = dpif_port_set_options(br->dpif, p->ofport, &opts, errp);
+    if (err) {
+        if (*errp) {
+            char *msg = xasprintf("cannot change port '%s': %s", name,
+                                  *errp);
+            free(*errp);
+            *errp = msg;
+        }
+        smap_destroy(&opts);
+        return err;
+    }
+    SMAP_FOR_EACH (e, &opts) {
+        ds_put_format(&value, "%s=%s\n", e->key, e->value);
+    }
+    key = xasprintf(PORT_MOD_KEY_PREFIX "%s", name);
+    err = db_set_kv(br->set->db, key, value.string ? value.string : "",
+                    errp);
+    free(key);
+    ds_destroy(&value);
+    if (err) {
+        char *ignore = NULL;
+
+        dpif_port_set_options(br->dpif, p->ofport, &p->options, &ignore);
+        free(ignore);
+        smap_destroy(&opts);
+        return err;
+    }
+    smap_destroy(&p->options);
+    p->options = opts;
+    TS_INFO("bridge %s: port %s: options changed", br->name, name);
     return 0;
 }
 
@@ -888,10 +1011,15 @@ restore_ports(struct bridge *br, const struct db_bridge *dbr)
     HMAP_FOR_EACH (dp, node, &dbr->ports) {
         uint32_t port_no = dp->ofport;
         char *perr = NULL;
+        struct smap mod;
+        bool modded = port_mod_load(br->set, dp->name, &mod);
+        const struct smap *opts = modded ? &mod : &dp->options;
         struct bport *p = bport_insert(br, dp->name, dp->type, dp->ofport,
-                                       &dp->options);
-        int err = dpif_port_add(br->dpif, dp->name, dp->type, &dp->options,
+                                       opts);
+        int err = dpif_port_add(br->dpif, dp->name, dp->type, opts,
                                 &port_no, &perr);
+
+        smap_destroy(&mod);
         if (err) {
             TS_WARN("bridge %s: cannot re-add port %s (kept in the "
                     "configuration): %s", br->name, dp->name,

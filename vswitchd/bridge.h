@@ -120,6 +120,12 @@ int bridge_port_add(struct bridge *, const char *name, const char *type,
                     uint32_t ofport, const struct smap *options,
                     uint32_t *ofportp, char **errp);
 int bridge_port_del(struct bridge *, const char *name, char **errp);
+/* Changes port 'name''s options: each KEY=VALUE of 'changes' sets KEY,
+ * KEY with an empty value removes it.  Applied to the live port (only
+ * impairment keys may change: dpif_port_set_options) and stored before
+ * returning; on failure nothing changed. */
+int bridge_port_set_options(struct bridge *, const char *name,
+                            const struct smap *changes, char **errp);
 /* Ports of 'br', the internal port first then by number: fills up to
  * 'max', returns the total. */
 size_t bridge_ports(const struct bridge *, struct bridge_port_info *out,

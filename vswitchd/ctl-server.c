@@ -488,6 +488,21 @@ handle_add_port(struct ctl_client *c, const struct ctl_msg *m)
     send_result(c, m->xid, e, err);
 }
 
+/* set-port: changes options of a live port (bridge_port_set_options). */
+static void
+handle_mod_port(struct ctl_client *c, const struct ctl_msg *m)
+{
+    const struct ctl_port_request *r = &m->port;
+    struct bridge *br = need_bridge(c, m->xid, r->bridge);
+    char *err = NULL;
+
+    if (!br) {
+        return;
+    }
+    int e = bridge_port_set_options(br, r->name, &r->options, &err);
+    send_result(c, m->xid, e, err);
+}
+
 static void
 handle_del_port(struct ctl_client *c, const struct ctl_msg *m)
 {
@@ -2162,6 +2177,9 @@ dispatch(struct ctl_client *c, struct ctl_msg *m)
         break;
     case CTL_ADD_PORT:
         handle_add_port(c, m);
+        break;
+    case CTL_MOD_PORT:
+        handle_mod_port(c, m);
         break;
     case CTL_DEL_PORT:
         handle_del_port(c, m);

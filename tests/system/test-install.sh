@@ -11,7 +11,8 @@ prefix=$(meson introspect "$TS_BUILD_DIR" --buildoptions |
          python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
 check "vswitchd installed" test -x "$root$prefix/sbin/vswitchd"
 check "vsctl installed" test -x "$root$prefix/bin/vsctl"
-check "man pages installed" sh -c "ls $root$prefix/share/man/man8/vswitchd.8* $root$prefix/share/man/man8/vsctl.8*"
+check "vslab installed" test -x "$root$prefix/bin/vslab"
+check "man pages installed" sh -c "ls $root$prefix/share/man/man8/vswitchd.8* $root$prefix/share/man/man8/vsctl.8* $root$prefix/share/man/man1/vslab.1*"
 unit=$(find "$root" -name trackswitch.service | head -1)
 check "systemd unit installed" test -n "$unit"
 check "unit starts the installed daemon" \

@@ -19,6 +19,7 @@ leftovers() { # LAB: prints what remains
 }
 for f in "$SRC"/examples/*.lua; do
     ex=$(basename "$f" .lua)
+    case $ex in vm-*) continue ;; esac     # QEMU guests: test-vslab-vm.sh
     lab="${P}-$ex"; lab=${lab:0:32}
     LABS+=("$lab")
     export VSLAB_SWITCHES=3 VSLAB_HOSTS=6     # examples/scale.lua: small

@@ -214,7 +214,7 @@ sample_fs(int variant, struct ofp_flow_mod **fmp)
 
 /* Samples 0..N_BASE_SAMPLES-1 are make_sample()'s switch; the packet
  * capture samples (make_capture_sample) follow. */
-enum { N_BASE_SAMPLES = 67, N_CAPTURE_SAMPLES = 5,
+enum { N_BASE_SAMPLES = 68, N_CAPTURE_SAMPLES = 5,
        N_SAMPLES = N_BASE_SAMPLES + N_CAPTURE_SAMPLES };
 
 /* Packet capture messages (types 113-116). */
@@ -684,6 +684,15 @@ make_sample(int i, struct ctl_msg *msg)
     case 66:
         ctl_msg_init(msg, CTL_RESTART, xid);
         return false;
+    case 67:
+        ctl_msg_init(msg, CTL_MOD_PORT, xid);
+        msg->port.bridge = xstrdup("br0");
+        msg->port.name = xstrdup("tap1");
+        msg->port.type = xstrdup("");
+        smap_replace(&msg->port.options, "delay", "5ms");
+        smap_replace(&msg->port.options, "loss", "1%");
+        smap_replace(&msg->port.options, "rate", "");
+        return false;
     default:
         cr_assert_fail("no sample %d", i);
         return false;
@@ -942,6 +951,7 @@ assert_msg_eq(const struct ctl_msg *a, const struct ctl_msg *b)
         CHECK((a->br.flags) == (b->br.flags), "%s", "a->br.flags == b->br.flags");
         break;
     case CTL_ADD_PORT:
+    case CTL_MOD_PORT:
         assert_str_eq(a->port.type, b->port.type);
         CHECK((a->port.ofport) == (b->port.ofport), "%s", "a->port.ofport == b->port.ofport");
         assert_smap_eq(&a->port.options, &b->port.options);
