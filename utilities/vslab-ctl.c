@@ -243,27 +243,10 @@ vslab_ctl_private_running(const char *rundir)
 static char *
 vswitchd_path(void)
 {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    static const char *const rel[] = { "../vswitchd/vswitchd", "vswitchd" };
+    char *p = vslab_find_beside_self(rel, ARRAY_SIZE(rel));
 
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            char *p = xasprintf("%s/../vswitchd/vswitchd", self);
-            if (!access(p, X_OK)) {
-                return p;
-            }
-            free(p);
-            p = xasprintf("%s/vswitchd", self);
-            if (!access(p, X_OK)) {
-                return p;
-            }
-            free(p);
-        }
-    }
-    return xstrdup("vswitchd");
+    return p ? p : xstrdup("vswitchd");
 }
 
 static int

@@ -655,15 +655,23 @@ list_count(lua_State *L)
     return 1;
 }
 
-/* The IPv4 address a target (host or "A.B.C.D") stands for. */
+/* The IPv4 address a target (host or "A.B.C.D") stands for.  If 'idxp' is
+ * nonnull, stores the host's index there (-1 for an address). */
 static char *
-target_ip(lua_State *L, int arg)
+target_ip(lua_State *L, int arg, int *idxp)
 {
+    int idx = -1;
+
+    if (idxp) {
+        *idxp = idx;
+    }
     if (lua_type(L, arg) == LUA_TSTRING) {
         return xstrdup(lua_tostring(L, arg));
     }
-    int idx;
     check_type(L, arg, VSLAB_HOST, &idx);
+    if (idxp) {
+        *idxp = idx;
+    }
     char *ip = vslab_host_ip(get_ctx(L)->lab, idx);
     if (!ip) {
         luaL_error(L, "host '%s' has no IPv4 address",
@@ -686,20 +694,27 @@ opt_int(lua_State *L, int arg, const char *key, int dflt)
     return v;
 }
 
+/* h:ping(target [, {count=1, timeout=2}]) -> ok, output.  In a vm, the
+ * guest's busybox ping (no -n, no -i), given count + timeout + 5 s. */
 static int
 h_ping(lua_State *L)
 {
+    struct vslab_lab *lab = get_ctx(L)->lab;
     int idx;
     check_type(L, 1, VSLAB_HOST, &idx);
     need_test(L, "ping");
-    char *ip = target_ip(L, 2);
+    char *ip = target_ip(L, 2, NULL);
     char count[16], wait[16];
-    snprintf(count, sizeof count, "%d", opt_int(L, 3, "count", 1));
-    snprintf(wait, sizeof wait, "%d", opt_int(L, 3, "timeout", 2));
+    int c = opt_int(L, 3, "count", 1), w = opt_int(L, 3, "timeout", 2);
+    snprintf(count, sizeof count, "%d", c);
+    snprintf(wait, sizeof wait, "%d", w);
     const char *cmd[] = { "ping", "-n", "-c", count, "-W", wait, "-i",
                           "0.2", ip, NULL };
+    const char *vm_cmd[] = { "ping", "-c", count, "-W", wait, ip, NULL };
+    bool vm = vslab_node_is_vm(&lab->nodes[idx]);
     struct ds out = DS_EMPTY_INITIALIZER;
-    int rc = vslab_node_run(get_ctx(L)->lab, idx, cmd, 20000, &out);
+    int rc = vslab_node_run(lab, idx, vm ? vm_cmd : cmd,
+                            vm ? (c + w + 5) * 1000 : 20000, &out);
     lua_pushboolean(L, rc == 0);
     lua_pushstring(L, ds_cstr(&out));
     ds_destroy(&out);
@@ -719,19 +734,17 @@ kill_wait(int pid)
 
 /* h:tcp(target, port [, {timeout=S, listen=true}]): true if a TCP
  * connection opens.  With a host target and listen (default), vslab runs
- * a listener there for the check. */
+ * a listener there for the check.  In a vm, the guest's busybox nc has no
+ * -z: "-e true" runs once connected, so the status is the connect's. */
 static int
 h_tcp(lua_State *L)
 {
     struct vslab_lab *lab = get_ctx(L)->lab;
-    int idx, tidx = -1;
+    int idx, tidx;
 
     check_type(L, 1, VSLAB_HOST, &idx);
     need_test(L, "tcp");
-    char *ip = target_ip(L, 2);
-    if (lua_type(L, 2) != LUA_TSTRING) {
-        check_node(L, 2, &tidx);
-    }
+    char *ip = target_ip(L, 2, &tidx);
     int port = luaL_checkinteger(L, 3);
     bool listen = true;
     if (lua_istable(L, 4)) {
@@ -741,7 +754,8 @@ h_tcp(lua_State *L)
     }
     char ports[16], wait[16];
     snprintf(ports, sizeof ports, "%d", port);
-    snprintf(wait, sizeof wait, "%d", opt_int(L, 4, "timeout", 2));
+    int w = opt_int(L, 4, "timeout", 2);
+    snprintf(wait, sizeof wait, "%d", w);
     int spid = -1;
     if (listen && tidx >= 0 && vslab_node_is_vm(&lab->nodes[tidx])) {
         vslab_vm_listen_tcp(lab, tidx, port);   /* busybox nc */
@@ -752,7 +766,11 @@ h_tcp(lua_State *L)
         usleep(200000);
     }
     const char *cmd[] = { "nc", "-z", "-w", wait, ip, ports, NULL };
-    int rc = vslab_node_run(lab, idx, cmd, 15000, NULL);
+    const char *vm_cmd[] = { "nc", "-w", wait, ip, ports, "-e", "true",
+                             NULL };
+    bool vm = vslab_node_is_vm(&lab->nodes[idx]);
+    int rc = vslab_node_run(lab, idx, vm ? vm_cmd : cmd,
+                            vm ? (w + 5) * 1000 : 15000, NULL);
     kill_wait(spid);
     free(ip);
     lua_pushboolean(L, rc == 0);
@@ -814,7 +832,7 @@ h_udp(lua_State *L)
         return luaL_error(L, "udp: the listener cannot run in vm '%s'",
                           ctx->lab->nodes[tidx].name);
     }
-    char *ip = target_ip(L, 2);
+    char *ip = target_ip(L, 2, NULL);
     int port = luaL_checkinteger(L, 3);
     char ports[16];
     snprintf(ports, sizeof ports, "%d", port);
@@ -859,7 +877,7 @@ h_iperf(lua_State *L)
     check_type(L, 1, VSLAB_HOST, &idx);
     need_test(L, "iperf");
     tidx = listener_host(L, 2, "iperf");
-    char *ip = target_ip(L, 2);
+    char *ip = target_ip(L, 2, NULL);
     char secs[16];
     snprintf(secs, sizeof secs, "%d", opt_int(L, 3, "time", 1));
     const char *srv[] = { "timeout", "30", "iperf3", "-s", "-1", "-p",
@@ -1320,18 +1338,12 @@ vslab_lua_load(struct vslab_ctx *ctx, const char *file, char **errp)
     open_sandbox(L);
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_STEP);
 
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        *errp = xasprintf("cannot open '%s': %s", file, strerror(errno));
-        return -errno;
-    }
     struct ds text = DS_EMPTY_INITIALIZER;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        ds_put_buffer(&text, buf, n);
+    int err = vslab_read_file(file, &text);
+    if (err) {
+        *errp = xasprintf("cannot open '%s': %s", file, strerror(-err));
+        return err;
     }
-    fclose(f);
     if (text.length && text.string[0] == LUA_SIGNATURE[0]) {
         ds_destroy(&text);
         *errp = xasprintf("%s: binary chunks are not accepted", file);

@@ -212,12 +212,8 @@ vslab_host_ip(const struct vslab_lab *lab, int node)
     return NULL;
 }
 
-static int
-fail(char **errp, const char *file, int line, const char *fmt, ...)
-    TS_PRINTF(4, 5);
-
-static int
-fail(char **errp, const char *file, int line, const char *fmt, ...)
+int
+vslab_fail(char **errp, const char *file, int line, const char *fmt, ...)
 {
     va_list args;
 
@@ -307,21 +303,23 @@ check_host_end(struct vslab_lab *lab, const struct vslab_link *l,
         int plen;
         if (strchr(e->ips[j], ':')) {
             if (!parse_cidr6(e->ips[j])) {
-                return fail(errp, l->file, l->line, "host '%s': bad IPv6 "
-                            "address '%s'", n->name, e->ips[j]);
+                return vslab_fail(errp, l->file, l->line,
+                                  "host '%s': bad IPv6 address '%s'",
+                                  n->name, e->ips[j]);
             }
             continue;
         }
         if (!vslab_parse_cidr4(e->ips[j], &a, &plen) || !strchr(e->ips[j],
                                                                '/')) {
-            return fail(errp, l->file, l->line, "host '%s': bad address "
-                        "'%s' (expected A.B.C.D/LEN)", n->name, e->ips[j]);
+            return vslab_fail(errp, l->file, l->line, "host '%s': bad "
+                              "address '%s' (expected A.B.C.D/LEN)", n->name,
+                              e->ips[j]);
         }
         uint32_t mask = plen ? ~0u << (32 - plen) : 0;
         if (plen4 >= 0 && ((a & mask) != net4 || plen != plen4)) {
-            return fail(errp, l->file, l->line, "host '%s' is on two "
-                        "subnets of one link (%s and %s)", n->name,
-                        e->ips[0], e->ips[j]);
+            return vslab_fail(errp, l->file, l->line, "host '%s' is on two "
+                              "subnets of one link (%s and %s)", n->name,
+                              e->ips[0], e->ips[j]);
         }
         net4 = a & mask;
         plen4 = plen;
@@ -370,8 +368,8 @@ check_switch(struct vslab_lab *lab, int idx, char **errp)
         char *e = ofp_parse_group_mod(&gm, n->groups[j].text, OFPGC_ADD,
                                       &map);
         if (e) {
-            err = fail(errp, n->groups[j].file, n->groups[j].line,
-                       "switch '%s': bad group: %s", n->name, e);
+            err = vslab_fail(errp, n->groups[j].file, n->groups[j].line,
+                             "switch '%s': bad group: %s", n->name, e);
             free(e);
         } else {
             ofp_group_mod_release(&gm);
@@ -397,8 +395,8 @@ check_switch(struct vslab_lab *lab, int idx, char **errp)
             struct ofp_flow_mod fm;
             char *e = ofp_parse_flow_mod(&fm, s, OFPFC_ADD, &map);
             if (e) {
-                err = fail(errp, f->file, line, "switch '%s': bad flow: %s",
-                           n->name, e);
+                err = vslab_fail(errp, f->file, line,
+                                 "switch '%s': bad flow: %s", n->name, e);
                 free(e);
                 break;
             }
@@ -419,9 +417,9 @@ vslab_lab_validate(struct vslab_lab *lab, char **errp)
         struct vslab_node *n = &lab->nodes[i];
         if (vslab_node_find(lab, n->name) != (int) i) {
             int first = vslab_node_find(lab, n->name);
-            return fail(errp, n->file, n->line, "duplicate name '%s' "
-                        "(first defined at %s:%d)", n->name,
-                        lab->nodes[first].file, lab->nodes[first].line);
+            return vslab_fail(errp, n->file, n->line, "duplicate name '%s' "
+                              "(first defined at %s:%d)", n->name,
+                              lab->nodes[first].file, lab->nodes[first].line);
         }
         if (n->type == VSLAB_SWITCH) {
             free(n->brname);
@@ -456,12 +454,14 @@ vslab_lab_validate(struct vslab_lab *lab, char **errp)
     for (size_t i = 0; i < lab->n_links; i++) {
         struct vslab_link *l = &lab->links[i];
         if (!type_is_valid(l->type)) {
-            return fail(errp, l->file, l->line, "unknown port type '%s' "
-                        "(expected afpacket, afxdp, tap or veth)", l->type);
+            return vslab_fail(errp, l->file, l->line, "unknown port type "
+                              "'%s' (expected afpacket, afxdp, tap or veth)",
+                              l->type);
         }
         if (l->e[0].node == l->e[1].node) {
-            return fail(errp, l->file, l->line, "link from '%s' to itself",
-                        lab->nodes[l->e[0].node].name);
+            return vslab_fail(errp, l->file, l->line,
+                              "link from '%s' to itself",
+                              lab->nodes[l->e[0].node].name);
         }
         const char *vals[] = { l->netem.delay, l->netem.jitter,
                                l->netem.loss, l->netem.rate };
@@ -471,16 +471,16 @@ vslab_lab_validate(struct vslab_lab *lab, char **errp)
         bool impaired = false;
         for (size_t j = 0; j < ARRAY_SIZE(vals); j++) {
             if (vals[j] && !netem_value_ok(vals[j], units[j])) {
-                return fail(errp, l->file, l->line, "bad %s '%s' (e.g. "
-                            "delay = \"5ms\", loss = \"1%%\", rate = "
-                            "\"10mbit\")", keys[j], vals[j]);
+                return vslab_fail(errp, l->file, l->line, "bad %s '%s' (e.g. "
+                                  "delay = \"5ms\", loss = \"1%%\", rate = "
+                                  "\"10mbit\")", keys[j], vals[j]);
             }
             impaired |= vals[j] != NULL;
         }
         if (impaired && lab->nodes[l->e[0].node].type != VSLAB_SWITCH
             && lab->nodes[l->e[1].node].type != VSLAB_SWITCH) {
-            return fail(errp, l->file, l->line, "impairments need a switch "
-                        "on the link (the switch applies them)");
+            return vslab_fail(errp, l->file, l->line, "impairments need a "
+                              "switch on the link (the switch applies them)");
         }
         bool tap = !strcmp(l->type, "tap");
         int n_switch = 0;
@@ -496,8 +496,8 @@ vslab_lab_validate(struct vslab_lab *lab, char **errp)
             }
         }
         if (tap && n_switch != 1) {
-            return fail(errp, l->file, l->line, "type 'tap' needs a link "
-                        "between a host and a switch");
+            return vslab_fail(errp, l->file, l->line, "type 'tap' needs a "
+                              "link between a host and a switch");
         }
         assign_link(lab, i);
     }
@@ -516,15 +516,15 @@ vslab_lab_validate(struct vslab_lab *lab, char **errp)
                     const char *nb = b->port ? b->port : b->ifname;
                     if (na && nb && !strcmp(na, nb)) {
                         const struct vslab_link *l = &lab->links[j];
-                        return fail(errp, l->file, l->line, "duplicate "
-                                    "port name '%s' on '%s'", na,
-                                    lab->nodes[a->node].name);
+                        return vslab_fail(errp, l->file, l->line, "duplicate "
+                                          "port name '%s' on '%s'", na,
+                                          lab->nodes[a->node].name);
                     }
                     if (a->ofport && a->ofport == b->ofport) {
                         const struct vslab_link *l = &lab->links[j];
-                        return fail(errp, l->file, l->line, "duplicate "
-                                    "ofport %u on '%s'", a->ofport,
-                                    lab->nodes[a->node].name);
+                        return vslab_fail(errp, l->file, l->line, "duplicate "
+                                          "ofport %u on '%s'", a->ofport,
+                                          lab->nodes[a->node].name);
                     }
                 }
             }
@@ -534,8 +534,9 @@ vslab_lab_validate(struct vslab_lab *lab, char **errp)
         struct vslab_node *n = &lab->nodes[i];
         if (n->type == VSLAB_HOST) {
             if (n->gw && !ip_in_subnets(lab, i, n->gw)) {
-                return fail(errp, n->file, n->line, "host '%s': gateway %s "
-                            "is on none of its subnets", n->name, n->gw);
+                return vslab_fail(errp, n->file, n->line, "host '%s': "
+                                  "gateway %s is on none of its subnets",
+                                  n->name, n->gw);
             }
             continue;
         }

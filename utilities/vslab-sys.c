@@ -4,6 +4,7 @@
  * removes everything tagged for a lab. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -191,6 +192,48 @@ vslab_node_spawn(const struct vslab_lab *lab, int node,
     }
     node_argv(lab, node, cmd, argv, ARRAY_SIZE(argv));
     return vslab_spawn(argv);
+}
+
+int
+vslab_read_file(const char *path, struct ds *out)
+{
+    FILE *f = fopen(path, "r");
+    char buf[4096];
+    size_t r;
+
+    if (!f) {
+        return -errno;
+    }
+    while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
+        ds_put_buffer(out, buf, r);
+    }
+    fclose(f);
+    return 0;
+}
+
+char *
+vslab_find_beside_self(const char *const rel[], size_t n_rel)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+    if (n <= 0) {
+        return NULL;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash) {
+        return NULL;
+    }
+    *slash = '\0';
+    for (size_t i = 0; i < n_rel; i++) {
+        char *p = xasprintf("%s/%s", self, rel[i]);
+        if (!access(p, X_OK)) {
+            return p;
+        }
+        free(p);
+    }
+    return NULL;
 }
 
 bool

@@ -60,28 +60,13 @@ vslab_vm_tool(void)
         vm_tool_path = xstrdup(env);
         return vm_tool_path;
     }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            static const char *const rel[] = {
-                "../../tools/vm/ts-vm", "ts-vm",
-                "../libexec/trackswitch/ts-vm",
-            };
-            *slash = '\0';
-            for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
-                char *p = xasprintf("%s/%s", self, rel[i]);
-                if (!access(p, X_OK)) {
-                    vm_tool_path = p;
-                    return p;
-                }
-                free(p);
-            }
-        }
+    static const char *const rel[] = {
+        "../../tools/vm/ts-vm", "ts-vm", "../libexec/trackswitch/ts-vm",
+    };
+    vm_tool_path = vslab_find_beside_self(rel, ARRAY_SIZE(rel));
+    if (!vm_tool_path) {
+        vm_tool_path = xstrdup("ts-vm");
     }
-    vm_tool_path = xstrdup("ts-vm");
     return vm_tool_path;
 }
 
@@ -181,23 +166,6 @@ vslab_vm_option(struct lua_State *L, struct vslab_node *n, const char *key,
     }
 }
 
-static int
-vm_fail(char **errp, const char *file, int line, const char *fmt, ...)
-    TS_PRINTF(4, 5);
-
-static int
-vm_fail(char **errp, const char *file, int line, const char *fmt, ...)
-{
-    va_list args;
-
-    va_start(args, fmt);
-    char *msg = xvasprintf(fmt, args);
-    va_end(args);
-    *errp = xasprintf("%s:%d: %s", file ? file : "?", line, msg);
-    free(msg);
-    return -EINVAL;
-}
-
 int
 vslab_vm_validate(struct vslab_lab *lab, char **errp)
 {
@@ -219,47 +187,47 @@ vslab_vm_validate(struct vslab_lab *lab, char **errp)
             }
         }
         if (!l) {
-            return vm_fail(errp, n->file, n->line, "vm '%s' has no link "
-                           "(a vm needs one link to a switch)", n->name);
+            return vslab_fail(errp, n->file, n->line, "vm '%s' has no link "
+                              "(a vm needs one link to a switch)", n->name);
         }
         if (n_links > 1) {
-            return vm_fail(errp, n->file, n->line, "vm '%s' has %d links; "
-                           "a vm has one NIC, linked to a switch", n->name,
-                           n_links);
+            return vslab_fail(errp, n->file, n->line, "vm '%s' has %d links; "
+                              "a vm has one NIC, linked to a switch", n->name,
+                              n_links);
         }
         struct vslab_end *e = &l->e[k], *s = &l->e[!k];
         if (lab->nodes[s->node].type != VSLAB_SWITCH) {
-            return vm_fail(errp, l->file, l->line, "vm '%s' must be linked "
-                           "to a switch, not to '%s'", n->name,
-                           lab->nodes[s->node].name);
+            return vslab_fail(errp, l->file, l->line, "vm '%s' must be linked "
+                              "to a switch, not to '%s'", n->name,
+                              lab->nodes[s->node].name);
         }
         if (!strcmp(l->type, "tap")) {
-            return vm_fail(errp, l->file, l->line, "vm '%s': a vm link "
-                           "cannot be type 'tap': QEMU owns the guest's TAP, "
-                           "so the switch attaches to it with type "
-                           "'afpacket' (or 'afxdp')", n->name);
+            return vslab_fail(errp, l->file, l->line, "vm '%s': a vm link "
+                              "cannot be type 'tap': QEMU owns the guest's "
+                              "TAP, so the switch attaches to it with type "
+                              "'afpacket' (or 'afxdp')", n->name);
         }
         if (strcmp(l->type, "afpacket") && strcmp(l->type, "afxdp")) {
-            return vm_fail(errp, l->file, l->line, "vm '%s': link type "
-                           "'%s' (expected afpacket or afxdp)", n->name,
-                           l->type);
+            return vslab_fail(errp, l->file, l->line, "vm '%s': link type "
+                              "'%s' (expected afpacket or afxdp)", n->name,
+                              l->type);
         }
         if (l->mtu) {
-            return vm_fail(errp, l->file, l->line, "vm '%s': 'mtu' is not "
-                           "supported on a vm link", n->name);
+            return vslab_fail(errp, l->file, l->line, "vm '%s': 'mtu' is not "
+                              "supported on a vm link", n->name);
         }
         if (e->ifname && strcmp(e->ifname, "eth0")) {
-            return vm_fail(errp, l->file, l->line, "vm '%s': the guest's "
-                           "interface is eth0, not '%s'", n->name,
-                           e->ifname);
+            return vslab_fail(errp, l->file, l->line, "vm '%s': the guest's "
+                              "interface is eth0, not '%s'", n->name,
+                              e->ifname);
         }
         uint32_t a;
         int plen;
         if (e->n_ips != 1 || strchr(e->ips[0], ':')
             || !vslab_parse_cidr4(e->ips[0], &a, &plen)
             || !strchr(e->ips[0], '/')) {
-            return vm_fail(errp, n->file, n->line, "vm '%s' needs one IPv4 "
-                           "address (ip = \"A.B.C.D/LEN\")", n->name);
+            return vslab_fail(errp, n->file, n->line, "vm '%s' needs one IPv4 "
+                              "address (ip = \"A.B.C.D/LEN\")", n->name);
         }
         /* One device: the TAP that QEMU creates is the switch port. */
         free(e->dev);
@@ -468,15 +436,7 @@ vslab_vm_wait(struct vslab_ctx *ctx)
         char *log = xasprintf("%s/%s.start", dir, n->name);
         if (!WIFEXITED(status) || WEXITSTATUS(status)) {
             struct ds text = DS_EMPTY_INITIALIZER;
-            FILE *f = fopen(log, "r");
-            if (f) {
-                char buf[1024];
-                size_t r;
-                while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
-                    ds_put_buffer(&text, buf, r);
-                }
-                fclose(f);
-            }
+            vslab_read_file(log, &text);
             fprintf(stderr, "vslab: vm '%s' did not start:\n%s", n->name,
                     ds_cstr(&text));
             ds_destroy(&text);
@@ -599,120 +559,6 @@ vslab_vm_listen_tcp(const struct vslab_lab *lab, int node, int port)
 
 /* ---- Lua methods of vm nodes ----------------------------------------- */
 
-static struct vslab_ctx *
-vm_ctx(lua_State *L)
-{
-    /* vslab-lua.c keeps the context in the state's extra space. */
-    return *(struct vslab_ctx **) lua_getextraspace(L);
-}
-
-static void
-vm_need_test(lua_State *L, const char *what)
-{
-    if (!vm_ctx(L)->in_test) {
-        luaL_error(L, "'%s' can only be used inside a test() function",
-                   what);
-    }
-}
-
-static char *
-vm_target_ip(lua_State *L, int arg, int *tidx)
-{
-    *tidx = -1;
-    if (lua_type(L, arg) == LUA_TSTRING) {
-        return xstrdup(lua_tostring(L, arg));
-    }
-    *tidx = vslab_lua_node_arg(L, arg);
-    char *ip = vslab_host_ip(vm_ctx(L)->lab, *tidx);
-    if (!ip) {
-        luaL_error(L, "'%s' has no IPv4 address",
-                   vm_ctx(L)->lab->nodes[*tidx].name);
-    }
-    return ip;
-}
-
-static int
-vm_opt_int(lua_State *L, int arg, const char *key, int dflt)
-{
-    int v = dflt;
-
-    if (lua_istable(L, arg)) {
-        if (lua_getfield(L, arg, key) != LUA_TNIL) {
-            v = luaL_checkinteger(L, -1);
-        }
-        lua_pop(L, 1);
-    }
-    return v;
-}
-
-/* vm:ping(T [, {count=1, timeout=2}]) -> ok, output (busybox ping). */
-static int
-vm_ping(lua_State *L)
-{
-    int idx = vslab_lua_node_arg(L, 1), tidx;
-
-    vm_need_test(L, "ping");
-    char *ip = vm_target_ip(L, 2, &tidx);
-    char count[16], wait[16];
-    int c = vm_opt_int(L, 3, "count", 1), w = vm_opt_int(L, 3, "timeout", 2);
-    snprintf(count, sizeof count, "%d", c);
-    snprintf(wait, sizeof wait, "%d", w);
-    const char *cmd[] = { "ping", "-c", count, "-W", wait, ip, NULL };
-    struct ds out = DS_EMPTY_INITIALIZER;
-    int rc = vslab_vm_run(vm_ctx(L)->lab, idx, cmd, (c + w + 5) * 1000,
-                          &out);
-    lua_pushboolean(L, rc == 0);
-    lua_pushstring(L, ds_cstr(&out));
-    ds_destroy(&out);
-    free(ip);
-    return 2;
-}
-
-/* vm:tcp(T, PORT [, {timeout=2, listen=true}]) -> true if a TCP
- * connection from the guest opens.  busybox nc -e runs 'true' once
- * connected, so the status is the connect's. */
-static int
-vm_tcp(lua_State *L)
-{
-    struct vslab_lab *lab = vm_ctx(L)->lab;
-    int idx = vslab_lua_node_arg(L, 1), tidx;
-
-    vm_need_test(L, "tcp");
-    char *ip = vm_target_ip(L, 2, &tidx);
-    int port = luaL_checkinteger(L, 3);
-    bool listen = true;
-    if (lua_istable(L, 4)) {
-        lua_getfield(L, 4, "listen");
-        listen = lua_isnil(L, -1) || lua_toboolean(L, -1);
-        lua_pop(L, 1);
-    }
-    char ports[16], wait[16];
-    snprintf(ports, sizeof ports, "%d", port);
-    int w = vm_opt_int(L, 4, "timeout", 2);
-    snprintf(wait, sizeof wait, "%d", w);
-    int spid = -1;
-    if (listen && tidx >= 0) {
-        if (vslab_node_is_vm(&lab->nodes[tidx])) {
-            vslab_vm_listen_tcp(lab, tidx, port);
-        } else {
-            const char *srv[] = { "timeout", "20", "nc", "-l", "-k", "-p",
-                                  ports, NULL };
-            spid = vslab_node_spawn(lab, tidx, srv);
-            usleep(200000);
-        }
-    }
-    const char *cmd[] = { "nc", "-w", wait, ip, ports, "-e", "true", NULL };
-    int rc = vslab_vm_run(lab, idx, cmd, (w + 5) * 1000, NULL);
-    if (spid > 0) {
-        kill(-spid, SIGKILL);
-        kill(spid, SIGKILL);
-        waitpid(spid, NULL, 0);
-    }
-    free(ip);
-    lua_pushboolean(L, rc == 0);
-    return 1;
-}
-
 static int
 vm_unsupported(lua_State *L)
 {
@@ -723,17 +569,12 @@ vm_unsupported(lua_State *L)
 bool
 vslab_vm_method(struct lua_State *L, const char *key)
 {
-    if (!strcmp(key, "ping")) {
-        lua_pushcfunction(L, vm_ping);
-    } else if (!strcmp(key, "tcp")) {
-        lua_pushcfunction(L, vm_tcp);
-    } else if (!strcmp(key, "udp") || !strcmp(key, "spawn")) {
+    if (!strcmp(key, "udp") || !strcmp(key, "spawn")) {
         lua_pushstring(L, key);
         lua_pushcclosure(L, vm_unsupported, 1);
-    } else {
-        return false;
+        return true;
     }
-    return true;
+    return false;
 }
 
 /* ---- down, status ---------------------------------------------------- */
@@ -934,15 +775,7 @@ vslab_vm_status(const char *lab, struct json_writer *json, struct ds *text)
     for (size_t i = 0; i < n; i++) {
         char *path = xasprintf("%s/%s/info.json", dir, names[i]);
         struct ds info = DS_EMPTY_INITIALIZER;
-        FILE *f = fopen(path, "r");
-        if (f) {
-            char buf[1024];
-            size_t r;
-            while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
-                ds_put_buffer(&info, buf, r);
-            }
-            fclose(f);
-        }
+        vslab_read_file(path, &info);
         char *pidf = xasprintf("%s/%s/qemu.pid", dir, names[i]);
         int qpid = read_pid_file(pidf);
         bool up = vm_dir_running(dir, names[i]);

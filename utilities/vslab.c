@@ -357,16 +357,8 @@ cmd_status(struct vslab_ctx *ctx)
         }
         char *dir = xasprintf("%s/%s", VSLAB_RUN_DIR, de->d_name);
         char *path = xasprintf("%s/state", dir);
-        FILE *f = fopen(path, "r");
         struct ds state = DS_EMPTY_INITIALIZER;
-        if (f) {
-            char buf[1024];
-            size_t r;
-            while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
-                ds_put_buffer(&state, buf, r);
-            }
-            fclose(f);
-        }
+        vslab_read_file(path, &state);
         struct vslab_lab tmp;
         vslab_lab_init(&tmp, de->d_name, NULL);
         const char *s = ds_cstr(&state);

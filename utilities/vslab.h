@@ -179,6 +179,10 @@ int vslab_node_find(const struct vslab_lab *, const char *name);
 /* Checks the whole model; on error returns -EINVAL with '*errp' set to a
  * malloc'ed "FILE:LINE: message".  Assigns names, ofports and MACs. */
 int vslab_lab_validate(struct vslab_lab *, char **errp);
+/* Sets '*errp' to a malloc'ed "FILE:LINE: message" ('file' NULL: "?")
+ * and returns -EINVAL. */
+int vslab_fail(char **errp, const char *file, int line, const char *fmt,
+               ...) TS_PRINTF(4, 5);
 /* Builds the map from the switch's port names (in flows) to ofports. */
 void vslab_switch_port_map(const struct vslab_lab *, int node,
                            struct ofp_port_map *);
@@ -206,6 +210,12 @@ int vslab_node_run(const struct vslab_lab *, int node,
                    const char *const cmd[], int timeout_ms, struct ds *out);
 int vslab_node_spawn(const struct vslab_lab *, int node,
                      const char *const cmd[]);
+/* Appends the contents of file 'path' to 'out'.  Returns 0, or -errno if
+ * it cannot be opened (then 'out' is unchanged). */
+int vslab_read_file(const char *path, struct ds *out);
+/* The first of the paths 'rel' (relative to the directory of vslab's own
+ * binary) that is executable, or NULL; caller frees. */
+char *vslab_find_beside_self(const char *const rel[], size_t n_rel);
 bool vslab_ns_exists(const char *ns);
 bool vslab_dev_exists(const char *ns, const char *dev);
 /* Host side of phase two: namespaces, interfaces, addresses.
@@ -286,8 +296,9 @@ void vslab_vm_init_node(const struct vslab_lab *, struct vslab_node *n);
 void vslab_vm_option(struct lua_State *, struct vslab_node *,
                      const char *key, int value_idx);
 int vslab_vm_validate(struct vslab_lab *, char **errp);
-/* Lua methods that differ for vms (ping, tcp; udp and spawn refused):
- * pushes the function and returns true, or returns false. */
+/* Lua methods that vms refuse (udp, spawn; ping and tcp are the hosts'
+ * in vslab-lua.c, which run the guest's busybox commands): pushes the
+ * function and returns true, or returns false. */
 bool vslab_vm_method(struct lua_State *, const char *key);
 /* Before phase two: 0 if the lab has no vm or QEMU and ts-vm are there,
  * else -ENOENT with a message. */

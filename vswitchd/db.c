@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "errors.h"
 #include "hash.h"
 #include "log.h"
@@ -70,86 +71,6 @@ struct db {
     bool unsynced;              /* records written since the last sync */
     bool flow_counts_only;      /* db_drop_flow_blobs(): flows.n only */
 };
-
-/* ---- CRC32C ---------------------------------------------------------- */
-
-/* Slicing-by-8 over the reflected Castagnoli polynomial 0x82f63b78. */
-static uint32_t crc_table[8][256];
-static bool crc_ready;
-
-static void
-crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) {
-            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-        }
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++) {
-        for (int t = 1; t < 8; t++) {
-            uint32_t c = crc_table[t - 1][i];
-            crc_table[t][i] = (c >> 8) ^ crc_table[0][c & 0xff];
-        }
-    }
-    crc_ready = true;
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-/* The same CRC with SSE4.2's crc32 instruction (which computes CRC32C),
- * 8 bytes at a time: several times faster on the megabytes of a big
- * bundle's record. */
-__attribute__((target("sse4.2")))
-static uint32_t
-crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
-{
-    uint64_t c = ~crc;
-
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        c = __builtin_ia32_crc32di(c, w);
-        p += 8;
-        n -= 8;
-    }
-    while (n--) {
-        c = __builtin_ia32_crc32qi((uint32_t) c, *p++);
-    }
-    return ~(uint32_t) c;
-}
-#define DB_HAVE_CRC32C_HW 1
-#endif
-
-uint32_t
-db_crc32c(uint32_t crc, const void *data_, size_t n)
-{
-    const uint8_t *p = data_;
-
-#ifdef DB_HAVE_CRC32C_HW
-    if (n >= 64 && __builtin_cpu_supports("sse4.2")) {
-        return crc32c_hw(crc, p, n);
-    }
-#endif
-    if (!crc_ready) {
-        crc_init();
-    }
-    crc = ~crc;
-    while (n >= 8) {
-        uint32_t lo = (p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
-                       | (uint32_t) p[3] << 24) ^ crc;
-        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff]
-              ^ crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24]
-              ^ crc_table[3][p[4]] ^ crc_table[2][p[5]]
-              ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) {
-        crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-    }
-    return ~crc;
-}
 
 /* ---- Byte buffers ----------------------------------------------------- */
 
@@ -660,7 +581,7 @@ make_file_header(uint8_t hdr[DB_FILE_HDR_LEN])
     put_le(hdr + 8, DB_FORMAT_VERSION, 4);
     put_le(hdr + 12, DB_FILE_HDR_LEN, 4);
     put_le(hdr + 16, time_wall_msec(), 8);
-    put_le(hdr + 28, db_crc32c(0, hdr, 28), 4);
+    put_le(hdr + 28, crc32c(hdr, 28), 4);
 }
 
 static void
@@ -670,8 +591,8 @@ make_rec_header(uint8_t hdr[DB_REC_HDR_LEN], int type, const void *body,
     put_le(hdr, len, 4);
     put_le(hdr + 4, type, 2);
     put_le(hdr + 6, 0, 2);
-    put_le(hdr + 8, db_crc32c(0, body, len), 4);
-    put_le(hdr + 12, db_crc32c(0, hdr, 12), 4);
+    put_le(hdr + 8, crc32c(body, len), 4);
+    put_le(hdr + 12, crc32c(hdr, 12), 4);
 }
 
 static char *
@@ -772,7 +693,7 @@ load(struct db *db, char **errp)
         err = -TS_ERR_STORE;
         goto out;
     }
-    if (get_le(data + 28, 4) != db_crc32c(0, data, 28)) {
+    if (get_le(data + 28, 4) != crc32c(data, 28)) {
         *errp = xasprintf("%s: header checksum mismatch", db->path);
         err = -TS_ERR_STORE;
         goto out;
@@ -791,11 +712,11 @@ load(struct db *db, char **errp)
     while (ofs < size) {
         const uint8_t *h = data + ofs;
         bool hdr_ok = size - ofs >= DB_REC_HDR_LEN
-                      && get_le(h + 12, 4) == db_crc32c(0, h, 12);
+                      && get_le(h + 12, 4) == crc32c(h, 12);
         size_t len = hdr_ok ? get_le(h, 4) : 0;
         bool body_ok = hdr_ok && DB_REC_HDR_LEN + len <= size - ofs
                        && get_le(h + 8, 4)
-                          == db_crc32c(0, h + DB_REC_HDR_LEN, len);
+                          == crc32c(h + DB_REC_HDR_LEN, len);
         rec++;
         if (hdr_ok && len > DB_MAX_RECORD) {
             *errp = store_error(db, rec, ofs, "record too large");
@@ -1100,12 +1021,12 @@ write_record(struct db *db, int type, const void *head, size_t head_len,
         }
         return -TS_ERR_TOO_BIG;
     }
-    uint32_t crc = db_crc32c(db_crc32c(0, head, head_len), tail, tail_len);
+    uint32_t crc = crc32c_extend(crc32c(head, head_len), tail, tail_len);
     put_le(hdr, len, 4);
     put_le(hdr + 4, type, 2);
     put_le(hdr + 6, 0, 2);
     put_le(hdr + 8, crc, 4);
-    put_le(hdr + 12, db_crc32c(0, hdr, 12), 4);
+    put_le(hdr + 12, crc32c(hdr, 12), 4);
     err = write_all(db->fd, hdr, sizeof hdr);
     if (!err) {
         err = write_all(db->fd, head, head_len);

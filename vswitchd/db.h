@@ -176,8 +176,4 @@ struct db_stats {
 };
 void db_get_stats(const struct db *, struct db_stats *);
 
-/* CRC32C (Castagnoli), as used by the record format.  'crc' is 0 for a
- * new computation; pass the previous result to continue. */
-uint32_t db_crc32c(uint32_t crc, const void *, size_t);
-
 #endif /* vswitchd/db.h */

@@ -348,6 +348,7 @@ bool ct_tcp_seq_chk_enabled(const struct conntrack *);
 /* ---- Internals of c1's files (ct-core.c, ct-expiry.c) ---------------- */
 
 #include <pthread.h>
+#include <sched.h>
 
 /* A bucket lock (test-and-test-and-set spinlock, inlined) on its own
  * cache line.  Held only for a bounded walk of one bucket chain and the
@@ -366,12 +367,22 @@ ct_cpu_relax(void)
     __asm__ volatile("" ::: "memory");
 #endif
 }
+/* Spins briefly (a stripe is held for one bucket's work, well under a
+ * microsecond), then yields: if the holder was preempted, spinning for the
+ * rest of the time slice would only delay it further on a busy machine. */
+#define CT_LOCK_SPINS 256
 static inline void
 ct_lock(struct ct_stripe *s)
 {
+    unsigned int spins = 0;
+
     while (atomic_exchange_explicit(&s->locked, 1, memory_order_acquire)) {
         while (atomic_load_explicit(&s->locked, memory_order_relaxed)) {
-            ct_cpu_relax();
+            if (++spins < CT_LOCK_SPINS) {
+                ct_cpu_relax();
+            } else {
+                sched_yield();
+            }
         }
     }
 }

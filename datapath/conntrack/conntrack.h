@@ -483,8 +483,5 @@ int conntrack_snapshot_load(struct conntrack *, const char *path,
 int conntrack_snapshot_load_buf(struct conntrack *, const void *data,
                                 size_t len, long long now_ms,
                                 struct ct_snapshot_info *info, char **errp);
-/* CRC32C (Castagnoli) as snapshots use it: crc = 0 to start, then feed
- * consecutive pieces.  For tests and tools that craft snapshots. */
-uint32_t conntrack_snapshot_crc32c(uint32_t crc, const void *, size_t);
 
 #endif /* conntrack.h */

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "conntrack-private.h"
+#include "crc32c.h"
 #include "errors.h"
 #include "log.h"
 #include "util.h"
@@ -80,65 +81,6 @@ enum {
 #define SNAP_MAX_REMAINING_MS (24u * 24 * 3600 * 1000)
 /* The writer flushes its buffer to the file past this many bytes. */
 #define SNAP_FLUSH_BYTES (1u << 20)
-
-/* ---- CRC32C ---------------------------------------------------------- */
-
-static uint32_t snap_crc_table[256];
-static pthread_once_t snap_crc_once = PTHREAD_ONCE_INIT;
-static bool snap_crc_hw;
-
-static void
-snap_crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) {
-            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-        }
-        snap_crc_table[i] = c;
-    }
-#if defined(__x86_64__)
-    snap_crc_hw = __builtin_cpu_supports("sse4.2");
-#endif
-}
-
-#if defined(__x86_64__)
-__attribute__((target("sse4.2")))
-static uint32_t
-snap_crc_sse42(uint32_t crc, const uint8_t *p, size_t n)
-{
-    uint64_t c = crc;
-
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        c = __builtin_ia32_crc32di(c, v);
-    }
-    crc = c;
-    for (; n; p++, n--) {
-        crc = __builtin_ia32_crc32qi(crc, *p);
-    }
-    return crc;
-}
-#endif
-
-uint32_t
-conntrack_snapshot_crc32c(uint32_t crc, const void *data, size_t n)
-{
-    const uint8_t *p = data;
-
-    pthread_once(&snap_crc_once, snap_crc_init);
-    crc = ~crc;
-#if defined(__x86_64__)
-    if (snap_crc_hw) {
-        return ~snap_crc_sse42(crc, p, n);
-    }
-#endif
-    for (; n; p++, n--) {
-        crc = snap_crc_table[(crc ^ *p) & 0xff] ^ (crc >> 8);
-    }
-    return ~crc;
-}
 
 /* ---- Little-endian fields -------------------------------------------- */
 
@@ -226,7 +168,7 @@ snap_flush(struct snap_writer *w)
 {
     size_t done = 0;
 
-    w->crc = conntrack_snapshot_crc32c(w->crc, w->buf, w->len);
+    w->crc = crc32c_extend(w->crc, w->buf, w->len);
     while (!w->err && done < w->len) {
         ssize_t r = write(w->fd, w->buf + done, w->len - done);
         if (r < 0 && errno == EINTR) {
@@ -912,7 +854,7 @@ snap_check_frame(const uint8_t *d, size_t len, struct snap_file *f,
         *why = "truncated or torn (no trailer at the end)";
         return -TS_ERR_STORE;
     }
-    if (get_le(t + 24, 4) != conntrack_snapshot_crc32c(0, d, len - 4)) {
+    if (get_le(t + 24, 4) != crc32c(d, len - 4)) {
         *why = "checksum mismatch";
         return -TS_ERR_STORE;
     }

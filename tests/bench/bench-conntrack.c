@@ -32,6 +32,8 @@
 #include "packets.h"
 #include "util.h"
 
+#include "helper-ct-udp.h"
+
 #define BATCH NETDEV_MAX_BURST
 
 static long
@@ -49,62 +51,6 @@ rss_bytes(void)
     return resident * sysconf(_SC_PAGESIZE);
 }
 
-/* An Ethernet + IPv4 (or IPv6) + UDP packet with a valid UDP checksum,
- * or checksum 0 (IPv4: none) if !with_csum. */
-static struct dp_packet *
-make_udp(bool v6, uint16_t sport, uint16_t dport, bool with_csum,
-         struct flow *flow)
-{
-    uint8_t b[128];
-    size_t l3 = v6 ? IPV6_HEADER_LEN : IP_HEADER_LEN;
-    size_t len = ETH_HEADER_LEN + l3 + UDP_HEADER_LEN + 18;
-    struct udp_header *udp = (void *) (b + ETH_HEADER_LEN + l3);
-    struct dp_packet *p;
-
-    memset(b, 0, sizeof b);
-    b[0] = 2;
-    b[6] = 2;
-    b[11] = 1;
-    b[12] = v6 ? 0x86 : 0x08;
-    b[13] = v6 ? 0xdd : 0x00;
-    if (v6) {
-        struct ipv6_header *ip6 = (void *) (b + ETH_HEADER_LEN);
-
-        ip6->ip6_vtc_flow = htonl(6u << 28);
-        ip6->ip6_plen = htons(UDP_HEADER_LEN + 18);
-        ip6->ip6_nxt = IPPROTO_UDP;
-        ip6->ip6_hlim = 64;
-        ip6->ip6_src[0] = 0xfd;
-        ip6->ip6_src[15] = 1;
-        ip6->ip6_dst[0] = 0xfd;
-        ip6->ip6_dst[15] = 2;
-    } else {
-        struct ip_header *ip = (void *) (b + ETH_HEADER_LEN);
-
-        ip->ip_ihl_ver = IP_IHL_VER(5, 4);
-        ip->ip_tot_len = htons(IP_HEADER_LEN + UDP_HEADER_LEN + 18);
-        ip->ip_ttl = 64;
-        ip->ip_proto = IPPROTO_UDP;
-        ip->ip_src = htonl(0x0a000001);
-        ip->ip_dst = htonl(0x0a000002);
-        ip->ip_csum = csum(ip, IP_HEADER_LEN);
-    }
-    udp->udp_src = htons(sport);
-    udp->udp_dst = htons(dport);
-    udp->udp_len = htons(UDP_HEADER_LEN + 18);
-    if (with_csum) {
-        struct ip_header *ip = (void *) (b + ETH_HEADER_LEN);
-        uint32_t sum = csum_pseudo_ipv4(ip->ip_src, ip->ip_dst, IPPROTO_UDP,
-                                        UDP_HEADER_LEN + 18);
-
-        udp->udp_csum = csum_finish(csum_continue(sum, udp,
-                                                  UDP_HEADER_LEN + 18));
-    }
-    p = dp_packet_clone_data(b, len);
-    flow_extract(p, flow);
-    return p;
-}
-
 static double
 bench_est(void)
 {
@@ -116,14 +62,14 @@ bench_est(void)
     long long start;
 
     for (int i = 0; i < BATCH; i++) {
-        pkts[i] = make_udp(false, 1234, 53, true, &flow_store[i]);
+        pkts[i] = bench_ct_make_udp(false, 1234, 53, true, &flow_store[i]);
         flows[i] = &flow_store[i];
     }
     /* Establish: one packet each way. */
     conntrack_execute(ct, pkts, flows, 1, &args, 0);
     {
         struct flow rf;
-        struct dp_packet *r = make_udp(false, 53, 1234, false, &rf);
+        struct dp_packet *r = bench_ct_make_udp(false, 53, 1234, false, &rf);
         struct ip_header *ip = dp_packet_l3(r);
         struct flow *rfp = &rf;
 
@@ -161,34 +107,15 @@ static long long
 commit_many(struct conntrack *ct, bool v6, long n, uint16_t zone,
             uint32_t salt)
 {
-    struct dp_packet *pkts[BATCH];
-    struct flow flow_store[BATCH], *flows[BATCH];
     struct ct_exec_args args = { .zone = zone, .commit = true };
-    long long start;
+    const struct ct_exec_args *argsp = &args;
+    struct bench_ct_commit_args c = {
+        .v6 = v6, .first = salt, .n = n, .args = &argsp, .n_args = 1,
+    };
+    long long start = time_nsec();
 
-    for (int i = 0; i < BATCH; i++) {
-        pkts[i] = make_udp(v6, 1, 1, false, &flow_store[i]);
-        flows[i] = &flow_store[i];
-    }
-    start = time_nsec();
-    for (long k = 0; k < n; k += BATCH) {
-        int m = MIN(BATCH, n - k);
-
-        for (int i = 0; i < m; i++) {
-            struct udp_header *udp = dp_packet_l4(pkts[i]);
-            uint32_t id = (uint32_t) (k + i) + salt;
-
-            udp->udp_src = htons(1024 + (id & 0x7fff));
-            udp->udp_dst = htons(1 + (id >> 15));
-            pkts[i]->ct_conn = NULL;
-        }
-        conntrack_execute(ct, pkts, flows, m, &args, 0);
-    }
-    long long t = time_nsec() - start;
-    for (int i = 0; i < BATCH; i++) {
-        dp_packet_delete(pkts[i]);
-    }
-    return t;
+    bench_ct_commit(ct, &c);
+    return time_nsec() - start;
 }
 
 static struct conntrack *

@@ -34,81 +34,32 @@
 #include <unistd.h>
 
 #include "conntrack/conntrack.h"
-#include "csum.h"
 #include "dp-packet.h"
 #include "flow.h"
 #include "packets.h"
 #include "util.h"
 
+#include "helper-ct-udp.h"
+
 #define BATCH 32
-
-static struct dp_packet *
-make_udp(struct flow *flow)
-{
-    uint8_t b[128];
-    size_t len = ETH_HEADER_LEN + IP_HEADER_LEN + UDP_HEADER_LEN + 18;
-    struct ip_header *ip = (void *) (b + ETH_HEADER_LEN);
-    struct udp_header *udp = (void *) (b + ETH_HEADER_LEN + IP_HEADER_LEN);
-    struct dp_packet *p;
-
-    memset(b, 0, sizeof b);
-    b[0] = 2;
-    b[6] = 2;
-    b[11] = 1;
-    b[12] = 0x08;
-    ip->ip_ihl_ver = IP_IHL_VER(5, 4);
-    ip->ip_tot_len = htons(IP_HEADER_LEN + UDP_HEADER_LEN + 18);
-    ip->ip_ttl = 64;
-    ip->ip_proto = IPPROTO_UDP;
-    ip->ip_src = htonl(0x0a000001);
-    ip->ip_dst = htonl(0x0a000002);
-    ip->ip_csum = csum(ip, IP_HEADER_LEN);
-    udp->udp_len = htons(UDP_HEADER_LEN + 18);
-    p = dp_packet_clone_data(b, len);
-    flow_extract(p, flow);
-    return p;
-}
-
-/* Connection 'id' as ports (source address varies past 2^31 ids). */
-static void
-set_conn(struct dp_packet *p, struct flow *f, uint32_t id)
-{
-    struct udp_header *udp = dp_packet_l4(p);
-
-    udp->udp_src = htons(1024 + (id & 0x7fff));
-    udp->udp_dst = htons(1 + (id >> 15));
-    f->tp_src = udp->udp_src;
-    f->tp_dst = udp->udp_dst;
-    f->ct_state = 0;
-    p->ct_conn = NULL;
-}
 
 static void
 populate(struct conntrack *ct, uint32_t n)
 {
-    struct dp_packet *pkts[BATCH];
-    struct flow fs[BATCH], *flows[BATCH];
     struct ct_exec_args plain = { .zone = 1, .commit = true };
     struct ct_exec_args labeled = { .zone = 1, .commit = true,
                                     .label = { 7, 0 },
                                     .label_mask = { ~0ull, 0 } };
+    /* One batch in 8 labeled. */
+    const struct ct_exec_args *args[8] = {
+        &labeled, &plain, &plain, &plain, &plain, &plain, &plain, &plain,
+    };
 
-    for (int i = 0; i < BATCH; i++) {
-        pkts[i] = make_udp(&fs[i]);
-        flows[i] = &fs[i];
-    }
-    for (uint32_t k = 0; k < n; k += BATCH) {
-        int m = MIN(BATCH, n - k);
+    struct bench_ct_commit_args c = {
+        .n = n, .args = args, .n_args = ARRAY_SIZE(args),
+    };
 
-        for (int i = 0; i < m; i++) {
-            set_conn(pkts[i], flows[i], k + i);
-        }
-        conntrack_execute(ct, pkts, flows, m,
-                          (k / BATCH) % 8 ? &plain : &labeled, 0);
-    }
-    for (int i = 0; i < BATCH; i++) {
-        dp_packet_delete(pkts[i]);
-    }
+    bench_ct_commit(ct, &c);
 }
 
 struct fwd {
@@ -128,13 +79,13 @@ fwd_main(void *f_)
     uint32_t seed = 12345;
 
     for (int i = 0; i < BATCH; i++) {
-        pkts[i] = make_udp(&fs[i]);
+        pkts[i] = bench_ct_make_udp(false, 0, 0, false, &fs[i]);
         flows[i] = &fs[i];
     }
     while (!atomic_load(&f->stop)) {
         for (int i = 0; i < BATCH; i++) {
             seed = seed * 1103515245 + 12345;
-            set_conn(pkts[i], flows[i], (seed >> 4) % f->n);
+            bench_ct_set_conn(pkts[i], flows[i], (seed >> 4) % f->n);
         }
         long long t0 = time_nsec();
         conntrack_execute(f->ct, pkts, flows, BATCH, &track, 1);

@@ -48,7 +48,6 @@
 #include <time.h>
 
 #include "conntrack/conntrack.h"
-#include "csum.h"
 #include "dp-packet.h"
 #include "dp-private.h"
 #include "dpif.h"
@@ -56,6 +55,8 @@
 #include "flow.h"
 #include "packets.h"
 #include "util.h"
+
+#include "helper-ct-udp.h"
 
 #define BATCH NETDEV_MAX_BURST
 
@@ -88,69 +89,18 @@ static atomic_llong fwd_max_ns;         /* worst batch since last reset */
 static atomic_llong fwd_max_cpu_ns;     /* same, thread CPU time */
 static atomic_llong fwd_batches;
 
-/* A UDP packet 10.0.0.1 -> 10.0.0.2 whose ports we rewrite per use. */
-static struct dp_packet *
-make_udp(struct flow *flow)
-{
-    uint8_t b[128];
-    size_t len = ETH_HEADER_LEN + IP_HEADER_LEN + UDP_HEADER_LEN + 18;
-    struct ip_header *ip = (void *) (b + ETH_HEADER_LEN);
-    struct udp_header *udp = (void *) (b + ETH_HEADER_LEN + IP_HEADER_LEN);
-    struct dp_packet *p;
-
-    memset(b, 0, sizeof b);
-    b[0] = 2;
-    b[6] = 2;
-    b[11] = 1;
-    b[12] = 0x08;
-    ip->ip_ihl_ver = IP_IHL_VER(5, 4);
-    ip->ip_tot_len = htons(IP_HEADER_LEN + UDP_HEADER_LEN + 18);
-    ip->ip_ttl = 64;
-    ip->ip_proto = IPPROTO_UDP;
-    ip->ip_src = htonl(0x0a000001);
-    ip->ip_dst = htonl(0x0a000002);
-    ip->ip_csum = csum(ip, IP_HEADER_LEN);
-    udp->udp_len = htons(UDP_HEADER_LEN + 18);
-    p = dp_packet_clone_data(b, len);
-    flow_extract(p, flow);
-    return p;
-}
-
-/* Connection number 'id' (unique over the whole fill). */
-static void
-set_ports(struct dp_packet *p, uint32_t id)
-{
-    struct udp_header *udp = dp_packet_l4(p);
-
-    udp->udp_src = htons(1024 + (id & 0x7fff));
-    udp->udp_dst = htons(1 + (id >> 15));
-    p->ct_conn = NULL;
-}
-
 /* Commits connections first..first+n-1 in 'zone' with 'mark'. */
 static void
 fill(long first, long n, uint16_t zone, uint32_t mark)
 {
-    struct dp_packet *pkts[BATCH];
-    struct flow fs[BATCH], *flows[BATCH];
     struct ct_exec_args args = { .zone = zone, .commit = true,
                                  .mark = mark, .mark_mask = mark ? ~0u : 0 };
+    const struct ct_exec_args *argsp = &args;
+    struct bench_ct_commit_args c = {
+        .first = first, .n = n, .args = &argsp, .n_args = 1, .now_ms = -1,
+    };
 
-    for (int i = 0; i < BATCH; i++) {
-        pkts[i] = make_udp(&fs[i]);
-        flows[i] = &fs[i];
-    }
-    for (long k = 0; k < n; k += BATCH) {
-        int m = MIN(BATCH, n - k);
-
-        for (int i = 0; i < m; i++) {
-            set_ports(pkts[i], first + k + i);
-        }
-        conntrack_execute(ct, pkts, flows, m, &args, time_msec());
-    }
-    for (int i = 0; i < BATCH; i++) {
-        dp_packet_delete(pkts[i]);
-    }
+    bench_ct_commit(ct, &c);
 }
 
 static void *
@@ -162,7 +112,7 @@ fwd_main(void *aux TS_UNUSED)
     uint32_t rnd = 12345;
 
     for (int i = 0; i < BATCH; i++) {
-        pkts[i] = make_udp(&fs[i]);
+        pkts[i] = bench_ct_make_udp(false, 0, 0, false, &fs[i]);
         flows[i] = &fs[i];
     }
     while (!atomic_load_explicit(&fwd_stop, memory_order_relaxed)) {
@@ -170,7 +120,7 @@ fwd_main(void *aux TS_UNUSED)
 
         for (int i = 0; i < BATCH; i++) {
             rnd = rnd * 1103515245 + 12345;
-            set_ports(pkts[i], (rnd >> 1) % n_zone1);
+            bench_ct_set_conn(pkts[i], NULL, (rnd >> 1) % n_zone1);
         }
         t0 = time_nsec();
         c0 = cpu_nsec();
@@ -258,13 +208,15 @@ slice_more(long long t0, int calls)
     return calls < CT_CALLS_PER_SLICE && time_nsec() - t0 < CT_SLICE_NS;
 }
 
+/* Runs 'call' (one bounded call that adds what it did to '*n_items' and
+ * returns whether there is more) in the daemon's slices until it is done,
+ * then prints operation 'name''s figures. */
 static void
-bench_dump(struct dpif_ct *dct)
+run_sliced(const char *name, bool (*call)(void *aux, size_t *n_items),
+           void *aux)
 {
-    struct dpif_ct_dump *d = dpif_ct_dump_start(dct, NULL, false, false);
-    struct ds lines = DS_EMPTY_INITIALIZER;
     struct op_stats st;
-    size_t n_lines = 0;
+    size_t n_items = 0;
     bool more = true;
 
     op_begin(&st);
@@ -274,18 +226,50 @@ bench_dump(struct dpif_ct *dct)
         for (int i = 0; more && slice_more(s0, i); i++) {
             long long c0 = time_nsec();
 
-            ds_clear(&lines);
-            more = dpif_ct_dump_next(d, &lines, CT_DUMP_LINES);
+            more = call(aux, &n_items);
             note_call(&st, c0);
-            for (size_t j = 0; j < lines.length; j++) {
-                n_lines += lines.string[j] == '\n';
-            }
         }
         note_slice(&st, s0);
     }
-    op_end("dump", &st, n_lines);
-    dpif_ct_dump_destroy(d);
-    ds_destroy(&lines);
+    op_end(name, &st, n_items);
+}
+
+struct dump_aux {
+    struct dpif_ct_dump *d;
+    struct ds lines;
+};
+
+static bool
+dump_call(void *aux_, size_t *n_lines)
+{
+    struct dump_aux *aux = aux_;
+    bool more;
+
+    ds_clear(&aux->lines);
+    more = dpif_ct_dump_next(aux->d, &aux->lines, CT_DUMP_LINES);
+    for (size_t j = 0; j < aux->lines.length; j++) {
+        *n_lines += aux->lines.string[j] == '\n';
+    }
+    return more;
+}
+
+static void
+bench_dump(struct dpif_ct *dct)
+{
+    struct dump_aux aux = {
+        .d = dpif_ct_dump_start(dct, NULL, false, false),
+        .lines = DS_EMPTY_INITIALIZER,
+    };
+
+    run_sliced("dump", dump_call, &aux);
+    dpif_ct_dump_destroy(aux.d);
+    ds_destroy(&aux.lines);
+}
+
+static bool
+flush_call(void *op, size_t *removed)
+{
+    return dpif_ct_flush_next(op, CT_FLUSH_BUCKETS, removed);
 }
 
 static void
@@ -293,23 +277,8 @@ bench_flush(struct dpif_ct *dct, const char *name,
             const struct dpif_ct_flush_filter *f)
 {
     struct dpif_ct_flush_op *op = dpif_ct_flush_start(dct, f);
-    struct op_stats st;
-    size_t removed = 0;
-    bool more = true;
 
-    op_begin(&st);
-    while (more) {
-        long long s0 = slice_begin(&st);
-
-        for (int i = 0; more && slice_more(s0, i); i++) {
-            long long c0 = time_nsec();
-
-            more = dpif_ct_flush_next(op, CT_FLUSH_BUCKETS, &removed);
-            note_call(&st, c0);
-        }
-        note_slice(&st, s0);
-    }
-    op_end(name, &st, removed);
+    run_sliced(name, flush_call, op);
     dpif_ct_flush_destroy(op);
 }
 

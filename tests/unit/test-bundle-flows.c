@@ -1,44 +1,16 @@
-/* Pieces of the add-flows --bundle fast path: the store's CRC32C (the
- * hardware path for long buffers against the table path for short ones),
- * the flow parser's action cache against plain parsing, and the in-place
- * flow-mod encoder against decoding. */
+/* Pieces of the add-flows --bundle fast path: the flow parser's action
+ * cache against plain parsing, and the in-place flow-mod encoder against
+ * decoding.  (The store's CRC32C is tested in test-crc32c.c.) */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl-proto.h"
-#include "db.h"
 #include "dynamic-string.h"
 #include "match.h"
 #include "ofp-flow.h"
 #include "ofpact.h"
 #include "util.h"
-
-Test(bundle_flows, crc32c_long_equals_chained_short)
-{
-    uint8_t buf[4099];
-
-    srand(7);
-    for (int round = 0; round < 20; round++) {
-        size_t n = 64 + (size_t) rand() % (sizeof buf - 64);
-        for (size_t i = 0; i < n; i++) {
-            buf[i] = rand();
-        }
-        uint32_t whole = db_crc32c(0, buf, n);
-        uint32_t chained = 0;
-        for (size_t ofs = 0; ofs < n; ofs += 13) {
-            chained = db_crc32c(chained, buf + ofs, MIN(13, n - ofs));
-        }
-        cr_assert_eq(whole, chained, "length %zu", n);
-    }
-    /* A known value past the hardware threshold: 64 zero bytes. */
-    memset(buf, 0, 64);
-    uint32_t small = 0;
-    for (int i = 0; i < 64; i += 8) {
-        small = db_crc32c(small, buf + i, 8);
-    }
-    cr_assert_eq(db_crc32c(0, buf, 64), small);
-}
 
 static void
 parse_ok(struct ofp_flow_mod *fm, const char *text,

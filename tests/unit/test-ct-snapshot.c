@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "crc32c.h"
 #include "errors.h"
 #include "test-ct-pkt.h"
 
@@ -553,7 +554,7 @@ reseal(uint8_t *buf, size_t len)
     for (int i = 0; i < 8; i++) {
         t[16 + i] = (uint64_t) len >> (8 * i);
     }
-    crc = conntrack_snapshot_crc32c(0, buf, len - 4);
+    crc = crc32c(buf, len - 4);
     for (int i = 0; i < 4; i++) {
         t[24 + i] = crc >> (8 * i);
     }

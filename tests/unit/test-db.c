@@ -549,24 +549,6 @@ Test(db, many_flows)
     db_close(db);
 }
 
-Test(db, crc32c_known_values)
-{
-    /* RFC 3720 B.4 test vectors. */
-    uint8_t buf[32];
-    memset(buf, 0, sizeof buf);
-    cr_assert_eq(db_crc32c(0, buf, 32), 0x8a9136aa);
-    memset(buf, 0xff, sizeof buf);
-    cr_assert_eq(db_crc32c(0, buf, 32), 0x62a8ab43);
-    for (int i = 0; i < 32; i++) {
-        buf[i] = i;
-    }
-    cr_assert_eq(db_crc32c(0, buf, 32), 0x46dd794e);
-    cr_assert_eq(db_crc32c(0, "123456789", 9), 0xe3069283);
-    /* Incremental equals one-shot. */
-    cr_assert_eq(db_crc32c(db_crc32c(0, buf, 13), buf + 13, 19),
-                 0x46dd794e);
-}
-
 static size_t live_count_stub;
 
 static size_t
