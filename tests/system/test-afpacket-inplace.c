@@ -163,13 +163,16 @@ TestSuite(afpacket_inplace, .init = setup, .fini = cleanup, .timeout = 60);
 
 Test(afpacket_inplace, held_frame_pins_its_block)
 {
+    struct smap opts = SMAP_INITIALIZER;
     struct dp_packet *held = NULL;
     struct netdev *nd = NULL;
     char *err = NULL;
     int held_idx, seen;
 
-    cr_assert_eq(netdev_open(if_a, "afpacket", NULL, &nd, &err), 0,
+    smap_replace(&opts, "rx-mode", "ring");
+    cr_assert_eq(netdev_open(if_a, "afpacket", &opts, &nd, &err), 0,
                  "%s", err ? err : "?");
+    smap_destroy(&opts);
     /* 400 frames of 20 KB: twice the 4 MB ring, so the kernel comes
      * round to the held frame's block while we hold it. */
     cr_assert_eq(sh("ip netns exec %s python3 %s 400 %d &", ns, script,
