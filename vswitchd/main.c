@@ -44,6 +44,7 @@ struct options {
     int threads;
     const char *ct_snapshot;    /* NULL: the store's path + ".ct" */
     int ct_snapshot_interval;   /* seconds; 0: no periodic snapshots */
+    int probe_interval;         /* seconds; 0: no inactivity probes */
     const char **listen;        /* --listen targets */
     size_t n_listen;
     const char *private_key, *certificate, *ca_cert;
@@ -85,6 +86,11 @@ usage(void)
            "                        also save it every SECS seconds, for "
            "kill -9\n"
            "                        (default 5; 0: only on exit)\n"
+           "  --probe-interval=SECS probe a control client silent this "
+           "long with an\n"
+           "                        echo, drop it after twice as long "
+           "(default 5;\n"
+           "                        0: never)\n"
            "  --internal-port-type=TYPE\n"
            "                        type of each bridge's own port "
            "(default internal)\n"
@@ -127,7 +133,8 @@ parse_options(int argc, char *argv[], struct options *o)
     enum {
         OPT_DB = 256, OPT_CTL, OPT_PIDFILE, OPT_LOGFILE, OPT_DETACH,
         OPT_THREADS, OPT_INTERNAL_TYPE, OPT_CT_SNAPSHOT,
-        OPT_CT_SNAPSHOT_INTERVAL, OPT_LISTEN, OPT_PRIVATE_KEY,
+        OPT_CT_SNAPSHOT_INTERVAL, OPT_PROBE_INTERVAL, OPT_LISTEN,
+        OPT_PRIVATE_KEY,
         OPT_CERTIFICATE, OPT_CA_CERT,
     };
     static const struct option long_options[] = {
@@ -141,6 +148,7 @@ parse_options(int argc, char *argv[], struct options *o)
         { "ct-snapshot", required_argument, NULL, OPT_CT_SNAPSHOT },
         { "ct-snapshot-interval", required_argument, NULL,
           OPT_CT_SNAPSHOT_INTERVAL },
+        { "probe-interval", required_argument, NULL, OPT_PROBE_INTERVAL },
         { "internal-port-type", required_argument, NULL,
           OPT_INTERNAL_TYPE },
         { "listen", required_argument, NULL, OPT_LISTEN },
@@ -155,6 +163,7 @@ parse_options(int argc, char *argv[], struct options *o)
 
     o->db = TS_DEFAULT_DB;
     o->ct_snapshot_interval = 5;
+    o->probe_interval = 5;
     o->ctl = xasprintf("unix:%s", TS_DEFAULT_CTL);
     for (;;) {
         int c = getopt_long(argc, argv, "v:hV", long_options, NULL);
@@ -196,6 +205,13 @@ parse_options(int argc, char *argv[], struct options *o)
             break;
         case OPT_CT_SNAPSHOT:
             o->ct_snapshot = optarg;
+            break;
+        case OPT_PROBE_INTERVAL:
+            if (!str_to_u64(optarg, 3600, &n)) {
+                ts_fatal(0, "--probe-interval: '%s' is not a number of "
+                         "seconds from 0 to 3600", optarg);
+            }
+            o->probe_interval = n;
             break;
         case OPT_CT_SNAPSHOT_INTERVAL:
             if (!str_to_u64(optarg, 86400, &n)) {
@@ -490,6 +506,8 @@ main(int argc, char *argv[])
     scfg.target = o.ctl;
     scfg.mode = 0600;
     scfg.ct_snapshot = snap;
+    scfg.probe_interval_ms = o.probe_interval ? o.probe_interval * 1000
+                                              : -1;
     scfg.listen = o.listen;
     scfg.n_listen = o.n_listen;
     scfg.private_key = o.private_key;

@@ -16,7 +16,8 @@ Modes (each prints one summary line, exits 0 if the daemon behaved):
   slow       a client that pipelines big ECHO requests and never reads;
              the daemon must disconnect it (not block, not grow forever).
   silent     a client that says HELLO and then nothing: the daemon must
-             probe it with ECHO_REQUEST after its probe interval (5 s) and
+             probe it with ECHO_REQUEST after its probe interval (SEED
+             seconds, default 5) and
              disconnect it one interval later; a client that answers the
              probe stays connected.
 """
@@ -270,19 +271,20 @@ def mode_slow(path):
     print("slow: disconnected after %d unread 60 kB echoes" % sent)
 
 
-def mode_silent(path):
+def mode_silent(path, interval):
     quiet = connect(path)
     hello(quiet)
     polite = connect(path)
     hello(polite)
     start = time.time()
-    quiet.settimeout(15)
-    polite.settimeout(15)
+    quiet.settimeout(3 * interval + 5)
+    polite.settimeout(3 * interval + 5)
     _, mtype, xid, body = recv_msg(quiet)
     probe_at = time.time() - start
-    if mtype != ECHO_REQUEST or not 3.5 <= probe_at <= 8:
-        raise ValueError("expected an ECHO_REQUEST probe after ~5 s, got "
-                         "type %d after %.1f s" % (mtype, probe_at))
+    if mtype != ECHO_REQUEST or not (0.7 * interval <= probe_at
+                                     <= 1.6 * interval + 1):
+        raise ValueError("expected an ECHO_REQUEST probe after ~%d s, got "
+                         "type %d after %.1f s" % (interval, mtype, probe_at))
     # The polite client answers its probe.
     _, mtype, xid, body = recv_msg(polite)
     if mtype != ECHO_REQUEST:
@@ -296,9 +298,9 @@ def mode_silent(path):
         closed_at = time.time() - start
     except socket.timeout:
         raise ValueError("a client that ignores probes was not disconnected")
-    if not 7 <= closed_at <= 14:
-        raise ValueError("silent client dropped after %.1f s, expected ~10"
-                         % closed_at)
+    if not 1.4 * interval <= closed_at <= 2.8 * interval + 2:
+        raise ValueError("silent client dropped after %.1f s, expected ~%d"
+                         % (closed_at, 2 * interval))
     if not echo_ok(polite):
         raise ValueError("the client that answered its probe was dropped")
     polite.close()
@@ -319,7 +321,7 @@ def main():
         elif mode == "slow":
             mode_slow(path)
         elif mode == "silent":
-            mode_silent(path)
+            mode_silent(path, int(sys.argv[3]) if len(sys.argv) > 3 else 5)
         else:
             print("unknown mode %s" % mode)
             return 2

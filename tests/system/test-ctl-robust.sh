@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ABUSE="python3 $(dirname "$0")/ctl-abuse.py $RUN/ctl"
-start_vswitchd || exit 1
+start_vswitchd --probe-interval=2 || exit 1
 A=${P}a B=${P}b br=${P}br
 add_ns "$A"; add_ns "$B"
 veth_to_ns "$A" "${P}a0" 10.252.0.1/24
@@ -28,7 +28,7 @@ for seed in 1 2 3; do
     check "random messages (seed $seed)" $ABUSE random $seed
 done
 check "a client that never reads is disconnected" $ABUSE slow
-check "a silent client is probed, then disconnected" $ABUSE silent
+check "a silent client is probed, then disconnected" $ABUSE silent 2
 check "daemon still running" kill -0 "$pid"
 check "disconnect logged" grep -q "disconnecting" "$RUN/log"
 check "good client still served" vsctl show
