@@ -323,8 +323,9 @@ add_field_slot(struct parse_state *ps)
     size_t n = ps->allocated_fields * 2;
 
     if (ps->fields == ps->inline_fields) {
-        ps->fields = xmemdup(ps->inline_fields,
-                             n * sizeof *ps->fields);
+        ps->fields = xmalloc(n * sizeof *ps->fields);
+        memcpy(ps->fields, ps->inline_fields,
+               ps->allocated_fields * sizeof *ps->fields);
     } else {
         ps->fields = xrealloc(ps->fields, n * sizeof *ps->fields);
     }

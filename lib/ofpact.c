@@ -850,6 +850,7 @@ parse_ct(struct parse_ctx *ctx, const char *arg)
     char *k, *v, *error = NULL;
     uint64_t x;
     char *exec = NULL;
+    bool have_nat = false;
 
     memset(&ct, 0, sizeof ct);
     ct.recirc_table = NX_CT_RECIRC_NONE;
@@ -881,16 +882,25 @@ parse_ct(struct parse_ctx *ctx, const char *arg)
                 error = xasprintf("ct: unknown alg '%s'", v);
             }
         } else if (!strcmp(k, "exec")) {
-            free(exec);
-            exec = xstrdup(v);
-        } else if (!strcmp(k, "nat")) {
-            /* ct(nat) is shorthand for ct(exec(nat)) in OVS; keep it in
-             * the nested list. */
-            char *n = xasprintf("%s%snat%s%s%s", exec ? exec : "",
-                                exec ? "," : "", *v ? "(" : "", v,
-                                *v ? ")" : "");
+            /* As in OVS, the nested actions are kept in the order given:
+             * a second exec() or a nat before it adds to the list. */
+            char *n = xasprintf("%s%s%s", exec ? exec : "",
+                                exec && *v ? "," : "", v);
             free(exec);
             exec = n;
+        } else if (!strcmp(k, "nat")) {
+            /* ct(nat) is shorthand for ct(exec(nat)) in OVS; keep it in
+             * the nested list.  One translation per ct(). */
+            if (have_nat) {
+                error = xstrdup("ct: nat given more than once");
+            } else {
+                char *n = xasprintf("%s%snat%s%s%s", exec ? exec : "",
+                                    exec && *exec ? "," : "",
+                                    *v ? "(" : "", v, *v ? ")" : "");
+                free(exec);
+                exec = n;
+                have_nat = true;
+            }
         } else {
             error = xasprintf("ct: unknown option '%s'", k);
         }

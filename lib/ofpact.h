@@ -350,8 +350,10 @@ ofpact_next(const struct ofpact *a)
 static inline const struct ofpact *
 ofpact_end(const struct ofpact *a, size_t len)
 {
-    return (const struct ofpact *) (const void *)
-        ((const uint8_t *) a + len);
+    /* An empty list may be NULL, and NULL + 0 is undefined in C. */
+    return len ? (const struct ofpact *) (const void *)
+                 ((const uint8_t *) a + len)
+               : a;
 }
 
 /* Iterates over the list of 'LEN' bytes at 'OFPACTS' (const). */
