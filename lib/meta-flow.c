@@ -1379,6 +1379,20 @@ static void
 format_flags(struct ds *s, const struct mf_field *mf, uint16_t value,
              uint16_t mask, uint16_t all)
 {
+    /* Bits without a name print as numbers, the form that parses back. */
+    uint16_t shown = mask == all ? value : mask;
+    for (unsigned int i = 0; i < 16; i++) {
+        uint16_t bit = 1u << i;
+        if ((shown & bit) && !(mf->string == MFS_TCP_FLAGS
+                              ? mf_tcp_flag_name(bit)
+                              : mf_ct_state_name(bit))) {
+            ds_put_format(s, "0x%x", (unsigned int) value);
+            if (mask != all) {
+                ds_put_format(s, "/0x%x", (unsigned int) mask);
+            }
+            return;
+        }
+    }
     if (mask == all) {
         if (!value) {
             ds_put_cstr(s, "0");

@@ -45,6 +45,7 @@ struct options {
     const char *ct_snapshot;    /* NULL: the store's path + ".ct" */
     int ct_snapshot_interval;   /* seconds; 0: no periodic snapshots */
     int probe_interval;         /* seconds; 0: no inactivity probes */
+    bool syslog;                /* --syslog */
     const char **listen;        /* --listen targets */
     size_t n_listen;
     const char *private_key, *certificate, *ca_cert;
@@ -73,6 +74,9 @@ usage(void)
            "  --pidfile[=FILE]      write a pid file (default %s)\n"
            "  --log-file[=FILE]     log to FILE (default %s)\n"
            "  --detach              run in the background once ready\n"
+           "  --syslog              also log to syslog (daemon facility; "
+           "the default\n"
+           "                        once detached without --log-file)\n"
            "  -v, --verbose=MODULE:LEVEL\n"
            "                        set a log level (repeatable; levels: "
            "off, err,\n"
@@ -133,7 +137,7 @@ parse_options(int argc, char *argv[], struct options *o)
     enum {
         OPT_DB = 256, OPT_CTL, OPT_PIDFILE, OPT_LOGFILE, OPT_DETACH,
         OPT_THREADS, OPT_INTERNAL_TYPE, OPT_CT_SNAPSHOT,
-        OPT_CT_SNAPSHOT_INTERVAL, OPT_PROBE_INTERVAL, OPT_LISTEN,
+        OPT_CT_SNAPSHOT_INTERVAL, OPT_PROBE_INTERVAL, OPT_SYSLOG, OPT_LISTEN,
         OPT_PRIVATE_KEY,
         OPT_CERTIFICATE, OPT_CA_CERT,
     };
@@ -149,6 +153,7 @@ parse_options(int argc, char *argv[], struct options *o)
         { "ct-snapshot-interval", required_argument, NULL,
           OPT_CT_SNAPSHOT_INTERVAL },
         { "probe-interval", required_argument, NULL, OPT_PROBE_INTERVAL },
+        { "syslog", no_argument, NULL, OPT_SYSLOG },
         { "internal-port-type", required_argument, NULL,
           OPT_INTERNAL_TYPE },
         { "listen", required_argument, NULL, OPT_LISTEN },
@@ -186,6 +191,9 @@ parse_options(int argc, char *argv[], struct options *o)
             break;
         case OPT_DETACH:
             o->detach = true;
+            break;
+        case OPT_SYSLOG:
+            o->syslog = true;
             break;
         case 'v':
             if (log_set_level_str(optarg)) {
@@ -463,6 +471,9 @@ main(int argc, char *argv[])
     parse_options(argc, argv, &o);
     signal(SIGPIPE, SIG_IGN);
 
+    if (o.syslog) {
+        log_use_syslog(true);
+    }
     if (o.logfile) {
         make_parent_dir(o.logfile);
         r = log_open_file(o.logfile);
