@@ -41,8 +41,9 @@ install: all
 FUZZ_SECS ?= 60
 fuzz: all
 	for f in $(BUILD)/tests/fuzz/fuzz-*; do \
-	    mkdir -p $(BUILD)/fuzz-corpus/$$(basename $$f); \
-	    $$f -max_total_time=$(FUZZ_SECS) $(BUILD)/fuzz-corpus/$$(basename $$f) || exit 1; \
+	    n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n; \
+	    $$f -max_total_time=$(FUZZ_SECS) $(BUILD)/fuzz-corpus/$$n \
+	        $$(test -d tests/fuzz/seeds/$$n && echo tests/fuzz/seeds/$$n) || exit 1; \
 	done
 
 clean:
