@@ -936,6 +936,15 @@ ofproto_check_ct_prereqs(const struct ofpact *ofpacts, size_t len,
             if (!is_ip) {
                 return xstrdup("ct requires ip or ipv6 in the match");
             }
+            /* As OVS: a helper needs its protocol in the match. */
+            uint8_t proto = ct->alg == 21 ? IPPROTO_TCP
+                            : ct->alg == 69 ? IPPROTO_UDP : 0;
+            if (proto && (match->wc.masks.nw_proto != UINT8_MAX
+                          || match->flow.nw_proto != proto)) {
+                return xasprintf("ct(alg=%s) requires %s in the match",
+                                 proto == IPPROTO_TCP ? "ftp" : "tftp",
+                                 proto == IPPROTO_TCP ? "tcp" : "udp");
+            }
             if (ct->flags & NX_CT_F_COMMIT
                 && match->wc.masks.ct_state & match->flow.ct_state
                    & CS_INVALID) {

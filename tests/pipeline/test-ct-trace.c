@@ -177,6 +177,14 @@ Test(cttr, ct_requires_ip)
     cr_assert(err && strstr(err, "ct requires ip or ipv6"), "%s",
               err ? err : "accepted");
     free(err);
+    err = try_mod("ip,actions=ct(commit,alg=ftp)", OFPFC_ADD);
+    cr_assert(err && strstr(err, "ct(alg=ftp) requires tcp"), "%s",
+              err ? err : "accepted");
+    free(err);
+    err = try_mod("tcp,actions=ct(commit,alg=tftp)", OFPFC_ADD);
+    cr_assert(err && strstr(err, "ct(alg=tftp) requires udp"), "%s",
+              err ? err : "accepted");
+    free(err);
     err = try_mod("ip,ct_state=+trk+inv,actions=ct(commit)", OFPFC_ADD);
     cr_assert(err && strstr(err, "+inv"), "%s", err ? err : "accepted");
     free(err);
@@ -185,7 +193,9 @@ Test(cttr, ct_requires_ip)
     add("ipv6,actions=ct(zone=1)");
     add("tcp,actions=ct(commit,nat(src=10.0.0.9))");
     add("ip,ct_state=+trk+inv,actions=ct(zone=3)");
-    cr_assert_eq(ofproto_flow_count(br.ofp, 0), 4);
+    add("tcp6,actions=ct(commit,alg=ftp)");
+    add("udp,actions=ct(commit,alg=tftp)");
+    cr_assert_eq(ofproto_flow_count(br.ofp, 0), 6);
 }
 
 Test(cttr, nat_without_ct_refused)
