@@ -151,6 +151,7 @@ cmd_capture(struct vsctl_ctx *ctx, int argc, char *argv[])
     req.capture_start.port = xstrdup(port);
     req.capture_start.flags = capture_flags(ctx);
     req.capture_start.buffer_kb = ctx->buffer_kb;
+    req.capture_start.snaplen = ctx->snaplen;
     req.capture_start.filter = xstrdup(ctx->filter ? ctx->filter : "");
     vsctl_transact(ctx, &req, CTL_OK, NULL);
     uint32_t xid = req.xid;

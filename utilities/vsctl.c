@@ -1507,6 +1507,8 @@ usage(void)
            "  --filter=EXPR        capture: pcap filter expression\n"
            "  --buffer-size=KB     capture: daemon buffer per direction "
            "(default 4096)\n"
+           "  --snaplen=BYTES      capture: keep the first BYTES of each "
+           "packet\n"
            "  -m, --more           dump-conntrack: ids, status and both "
            "directions'\n"
            "                       TCP states\n"
@@ -1523,7 +1525,7 @@ enum {
     OPT_SERVER = 256, OPT_FORMAT, OPT_STRICT, OPT_BUNDLE, OPT_NO_STATS,
     OPT_NAMES, OPT_NO_NAMES, OPT_MAY_EXIST, OPT_IF_EXISTS, OPT_MAY_CREATE,
     OPT_PRIVATE_KEY, OPT_CERTIFICATE, OPT_CA_CERT, OPT_COUNT, OPT_DURATION,
-    OPT_DIRECTION, OPT_FILTER, OPT_BUFFER_SIZE,
+    OPT_DIRECTION, OPT_FILTER, OPT_BUFFER_SIZE, OPT_SNAPLEN,
 };
 
 /* Looks 'name' up in every command table. */
@@ -1570,6 +1572,7 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
         { "direction", required_argument, NULL, OPT_DIRECTION },
         { "filter", required_argument, NULL, OPT_FILTER },
         { "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
+        { "snaplen", required_argument, NULL, OPT_SNAPLEN },
         { "more", no_argument, NULL, 'm' },
         { "statistics", no_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
@@ -1646,6 +1649,13 @@ parse_options(struct vsctl_ctx *ctx, int argc, char *argv[])
             ctx->direction = optarg;
             break;
         case OPT_FILTER: ctx->filter = optarg; break;
+        case OPT_SNAPLEN:
+            if (!str_to_u64(optarg, 262144, &secs) || secs < 14) {
+                vsctl_fatal(2, "invalid snaplen '%s' (expected 14 to 262144 "
+                            "bytes)", optarg);
+            }
+            ctx->snaplen = secs;
+            break;
         case OPT_BUFFER_SIZE:
             if (!str_to_u64(optarg, 1024 * 1024, &secs) || secs < 4) {
                 vsctl_fatal(2, "invalid buffer size '%s' (expected 4 to "

@@ -30,6 +30,7 @@ struct vsctl_ctx {
     const char *direction;      /* --direction=rx|tx|both, NULL: both */
     const char *filter;         /* --filter=EXPR (pcap syntax), or NULL */
     uint32_t buffer_kb;         /* --buffer-size=KB, 0: daemon default */
+    uint32_t snaplen;           /* --snaplen=BYTES, 0: whole packets */
     struct stream *stream;      /* NULL until the first request */
     uint32_t next_xid;
 };

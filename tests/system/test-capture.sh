@@ -54,6 +54,29 @@ rx_count() {
 }
 check "rx capture with --count: 5 echo requests, 142 bytes each" rx_count
 
+# ---- --snaplen: frames cut to 64 bytes, their length on the wire kept.
+snaplen() {
+    vsctl capture "$BR" "${P}a0" "$RUN/snap.pcap" --direction=rx \
+        --filter=icmp --count=3 --snaplen=64 2>"$RUN/snap.err" &
+    local pid=$!
+    wait_started || return 1
+    nsx "$A" ping -c 3 -i 0.1 -s 500 -W 2 10.252.0.2 >/dev/null || return 1
+    wait $pid || { cat "$RUN/snap.err"; return 1; }
+    tcpdump -r "$RUN/snap.pcap" -nn -e 2>/dev/null | head -3
+    expect_eq "frames" "$(tcpdump -r "$RUN/snap.pcap" -nn 2>/dev/null |
+        grep -c 'ICMP echo request')" 3 || return 1
+    # The file's record headers: captured 64 bytes of 542 on the wire.
+    expect_eq "caplen/len" "$(python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+ofs, out = 24, set()
+while ofs + 16 <= len(d):
+    _, _, incl, orig = struct.unpack("<IIII", d[ofs:ofs + 16])
+    out.add("%d/%d" % (incl, orig)); ofs += 16 + incl
+print(" ".join(sorted(out)))' "$RUN/snap.pcap")" "64/542"
+}
+check "capture --snaplen=64 keeps 64 bytes and the original length" snaplen
+
 # ---- tx with a UDP filter: a burst of known sizes, noise on another port.
 send_udp() { # NS DST PORT SIZE...
     local ns=$1 dst=$2 port=$3; shift 3
