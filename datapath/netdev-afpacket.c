@@ -91,6 +91,7 @@ struct netdev_afpacket {
     /* Receive with recvmmsg (rx-mode=mmsg): the receiving thread's.  Each
      * slot holds a spare large packet, or NULL while the pool is dry. */
     struct dp_packet *rx_slot[NETDEV_MAX_BURST];
+    uint32_t rx_unarmed;        /* bit k: rx_msgs[k] must be re-armed */
     struct mmsghdr rx_msgs[NETDEV_MAX_BURST];
     struct iovec rx_iovs[NETDEV_MAX_BURST][2];
     struct netdev_vnet_hdr rx_vhs[NETDEV_MAX_BURST];
@@ -136,6 +137,8 @@ afp_setsockopt(int fd, int level, int opt, const void *val, socklen_t len,
     }
     return 0;
 }
+
+_Static_assert(NETDEV_MAX_BURST <= 32, "rx_unarmed is a 32-bit mask");
 
 /* Sets up the TPACKET_V3 receive ring (rx-mode=ring). */
 static int
@@ -355,6 +358,7 @@ netdev_afpacket_open(const char *name, const struct smap *options,
             dev->rx_slot[i] = dp_packet_pool_get(dev->pools.large);
         }
     }
+    dev->rx_unarmed = UINT32_MAX;
     TS_INFO("afpacket port '%s' opened (ifindex %d, rx-mode %s)", name,
             dev->ifindex, mode);
     *netdevp = &dev->up;
@@ -521,16 +525,22 @@ afp_mmsg_frame(struct netdev_afpacket *dev, uint32_t k, uint32_t len)
 static int
 afp_recv_mmsg(struct netdev_afpacket *dev, struct dp_packet_batch *batch)
 {
-    uint32_t map[NETDEV_MAX_BURST], n = 0;
-    struct mmsghdr msgs[NETDEV_MAX_BURST];
+    struct mmsghdr *msgs = dev->rx_msgs;
+    struct mmsghdr gathered[NETDEV_MAX_BURST];
+    uint32_t map[NETDEV_MAX_BURST], n = NETDEV_MAX_BURST;
     int r;
 
-    /* Only slots that hold a buffer take part. */
-    for (uint32_t k = 0; k < NETDEV_MAX_BURST; k++) {
+    /* A slot stays armed (buffer and iovec set, control length and flags
+     * reset) until the kernel fills it.  The kernel writes only to the
+     * messages it fills, so a call re-arms just those: one that got one
+     * frame touches one slot, not all 32 and their buffers' headers. */
+    for (uint32_t todo = dev->rx_unarmed; todo; todo &= todo - 1) {
+        uint32_t k = __builtin_ctz(todo);
+
         if (!dev->rx_slot[k]) {
             dev->rx_slot[k] = dp_packet_pool_get(dev->pools.large);
             if (!dev->rx_slot[k]) {
-                continue;
+                continue;       /* pool dry: stays unarmed */
             }
         }
         dev->rx_iovs[k][1].iov_base = dev->rx_slot[k]->base
@@ -540,11 +550,21 @@ afp_recv_mmsg(struct netdev_afpacket *dev, struct dp_packet_batch *batch)
         dev->rx_msgs[k].msg_hdr.msg_control = dev->rx_cmsg[k].buf;
         dev->rx_msgs[k].msg_hdr.msg_controllen = AFP_CMSG_SIZE;
         dev->rx_msgs[k].msg_hdr.msg_flags = 0;
-        msgs[n] = dev->rx_msgs[k];
-        map[n++] = k;
+        dev->rx_unarmed &= ~(1u << k);
     }
-    if (!n) {
-        return 0;
+    if (OVS_UNLIKELY(dev->rx_unarmed)) {
+        /* Some slots have no buffer: receive into the armed ones only. */
+        n = 0;
+        for (uint32_t k = 0; k < NETDEV_MAX_BURST; k++) {
+            if (!(dev->rx_unarmed & (1u << k))) {
+                gathered[n] = dev->rx_msgs[k];
+                map[n++] = k;
+            }
+        }
+        if (!n) {
+            return 0;
+        }
+        msgs = gathered;
     }
     do {
         r = recvmmsg(dev->fd, msgs, n, MSG_DONTWAIT, NULL);
@@ -556,10 +576,14 @@ afp_recv_mmsg(struct netdev_afpacket *dev, struct dp_packet_batch *batch)
         return 0;
     }
     for (int i = 0; i < r; i++) {
+        uint32_t k = msgs == gathered ? map[i] : (uint32_t) i;
         struct dp_packet *p;
 
-        dev->rx_msgs[map[i]].msg_hdr = msgs[i].msg_hdr;
-        p = afp_mmsg_frame(dev, map[i], msgs[i].msg_len);
+        if (msgs == gathered) {
+            dev->rx_msgs[k] = gathered[i];
+        }
+        dev->rx_unarmed |= 1u << k;
+        p = afp_mmsg_frame(dev, k, dev->rx_msgs[k].msg_len);
         if (p) {
             dev->stats.rx_packets++;
             dev->stats.rx_bytes += p->size;
