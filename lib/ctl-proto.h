@@ -190,6 +190,9 @@ enum {
 enum {
     CTL_BF_ATOMIC = 1 << 0,     /* all or nothing (always honoured) */
     CTL_BF_ORDERED = 1 << 1,    /* apply in the order added */
+    CTL_BF_QUIET = 1 << 2,      /* BUNDLE_ADDs that succeed get no reply;
+                                 * the first refused one gets its ERROR,
+                                 * later ones of the failed bundle none */
 };
 
 /* Connection flags (CTL_SET_CONN_FLAGS). */

@@ -268,7 +268,31 @@ struct pipeline {
     const char *file;
     size_t sent, done, allocated;
     char *first_error;
+    /* Requests that are answered only if they fail (BUNDLE_ADDs of a
+     * CTL_BF_QUIET bundle): their xids, in increasing order, and lines. */
+    uint32_t *quiet_xids;
+    size_t *quiet_lines;
+    size_t n_quiet, quiet_allocated;
 };
+
+/* The line of the quiet request 'xid', or 0 if 'xid' is not one. */
+static size_t
+pipeline_quiet_line(const struct pipeline *p, uint32_t xid)
+{
+    size_t lo = 0, hi = p->n_quiet;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->quiet_xids[mid] == xid) {
+            return p->quiet_lines[mid];
+        } else if (p->quiet_xids[mid] < xid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return 0;
+}
 
 static void
 pipeline_init(struct pipeline *p, struct vsctl_ctx *ctx, bool stop_on_error)
@@ -311,6 +335,22 @@ pipeline_recv(struct pipeline *p, size_t max_pending)
         struct ctl_msg reply;
 
         vsctl_recv(p->ctx, &reply);
+        if (reply.xid != p->xids[p->done]) {
+            size_t line = pipeline_quiet_line(p, reply.xid);
+            if (line && reply.type == CTL_ERROR) {
+                /* A quiet request failed: its error, with its line, is
+                 * the one to report (the commit will fail too). */
+                if (!p->first_error) {
+                    p->first_error = xasprintf("%s: line %zu: %s", p->file,
+                                               line, reply.error.text);
+                }
+                ctl_msg_release(&reply);
+                continue;
+            }
+        } else if (reply.type == CTL_ERROR && p->first_error
+                   && !p->stop_on_error) {
+            vsctl_fatal(1, "%s", p->first_error);
+        }
         /* The "FILE: line N: " prefix only matters for a bad reply; an
          * add-flows of many lines gets one OK per line. */
         if (!p->names[p->done] && p->lines[p->done]
@@ -373,6 +413,36 @@ pipeline_send(struct pipeline *p, struct ctl_msg *msg, char *name)
     pipeline_send_line(p, msg, name, 0);
 }
 
+/* Sends 'msg', a request the daemon answers only if it fails (a
+ * BUNDLE_ADD of a CTL_BF_QUIET bundle); a failure is reported with
+ * "FILE: line N: ".  No window: the socket's own back-pressure paces us. */
+static void
+pipeline_send_quiet(struct pipeline *p, struct ctl_msg *msg, size_t line)
+{
+    if (p->n_quiet == p->quiet_allocated) {
+        p->quiet_allocated = p->quiet_allocated ? 2 * p->quiet_allocated
+                                                : 1024;
+        p->quiet_xids = xrealloc(p->quiet_xids,
+                                 p->quiet_allocated * sizeof *p->quiet_xids);
+        p->quiet_lines = xrealloc(p->quiet_lines, p->quiet_allocated
+                                                  * sizeof *p->quiet_lines);
+    }
+    msg->xid = vsctl_xid(p->ctx);
+    int err = ctl_msg_encode(msg, &p->buf);
+    if (err) {
+        vsctl_fatal(1, "%s: line %zu: cannot encode %s request: %s",
+                    p->file, line, ctl_type_name(msg->type),
+                    err == -TS_ERR_TOO_BIG
+                    ? "larger than the 64 kB message limit"
+                    : ts_strerror(err));
+    }
+    p->quiet_xids[p->n_quiet] = msg->xid;
+    p->quiet_lines[p->n_quiet++] = line;
+    if (p->buf.length >= 256 * 1024) {
+        pipeline_flush(p);
+    }
+}
+
 /* Waits for every reply; exits 1 with the first error, if any. */
 static void
 pipeline_finish(struct pipeline *p)
@@ -391,6 +461,8 @@ pipeline_finish(struct pipeline *p)
     free(p->xids);
     free(p->names);
     free(p->lines);
+    free(p->quiet_xids);
+    free(p->quiet_lines);
 }
 
 /* ---- Port maps and flows ------------------------------------------------ */
@@ -781,7 +853,9 @@ cmd_add_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
     if (ctx->bundle) {
         ctl_msg_init(&msg, CTL_BUNDLE_OPEN, 0);
         msg.bundle.id = bundle_id;
-        msg.bundle.flags = CTL_BF_ATOMIC | CTL_BF_ORDERED;
+        /* Successful adds are not answered: 100,000 flows need not
+         * come with 100,000 replies to encode, send and decode. */
+        msg.bundle.flags = CTL_BF_ATOMIC | CTL_BF_ORDERED | CTL_BF_QUIET;
         msg.bundle.bridge = xstrdup(bridge);
         pipeline_send(&p, &msg, NULL);
         ctl_msg_release(&msg);
@@ -801,7 +875,7 @@ cmd_add_flows(struct vsctl_ctx *ctx, int argc, char *argv[])
         ctl_msg_init(&msg, CTL_BUNDLE_ADD, 0);
         msg.bundle.id = bundle_id;
         msg.bundle.fm = &fm;
-        pipeline_send_line(&p, &msg, NULL, line_no);
+        pipeline_send_quiet(&p, &msg, line_no);
         msg.bundle.fm = NULL;   /* ours, not the message's */
         ctl_msg_release(&msg);
         ofp_flow_mod_release(&fm);

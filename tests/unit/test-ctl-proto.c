@@ -2039,6 +2039,7 @@ struct fake {
     struct ds log;              /* "TYPE\n" per request */
     struct ds flows;            /* ofp_format_flow_mod() per flow-mod */
     int n_clients;              /* serve this many then stop */
+    bool quiet;                 /* the open bundle is CTL_BF_QUIET */
 };
 
 /* The fake runs in its own thread and so never calls Criterion; a
@@ -2083,8 +2084,14 @@ fake_handle(struct fake *f, struct stream *s, struct ctl_msg *req)
             fake_reply(s, &reply, false);
             return;
         }
+        if (req->type == CTL_BUNDLE_ADD && f->quiet) {
+            return;             /* quiet bundles: no OK per add */
+        }
         break;
     }
+    case CTL_BUNDLE_OPEN:
+        f->quiet = req->bundle.flags & CTL_BF_QUIET;
+        break;
     case CTL_BARRIER_REQUEST:
         ctl_msg_init(&reply, CTL_BARRIER_REPLY, req->xid);
         fake_reply(s, &reply, false);
