@@ -206,6 +206,8 @@ cmd_capture(struct vsctl_ctx *ctx, int argc, char *argv[])
             reason = m.capture_end.reason;
             ctl_msg_release(&m);
             break;
+        } else if (m.type == CTL_ECHO_REQUEST) {
+            vsctl_answer_echo(ctx, &m);     /* we are alive, only quiet */
         } else if (m.type == CTL_ERROR) {
             capture_out_close(&out);
             vsctl_fatal(1, "%s", m.error.text);

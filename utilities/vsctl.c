@@ -117,11 +117,18 @@ vsctl_recv(struct vsctl_ctx *ctx, struct ctl_msg *msg)
     }
     if (msg->type == CTL_ECHO_REQUEST) {
         /* The daemon's inactivity probe: answer it and keep waiting. */
-        msg->type = CTL_ECHO_REPLY;
-        send_msg(ctx, msg);
+        vsctl_answer_echo(ctx, msg);
         ctl_msg_release(msg);
         vsctl_recv(ctx, msg);
     }
+}
+
+void
+vsctl_answer_echo(struct vsctl_ctx *ctx, struct ctl_msg *echo)
+{
+    echo->type = CTL_ECHO_REPLY;
+    send_msg(ctx, echo);
+    echo->type = CTL_ECHO_REQUEST;
 }
 
 static void

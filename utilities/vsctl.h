@@ -54,8 +54,12 @@ void vsctl_transact_mp_each(struct vsctl_ctx *, struct ctl_msg *request,
                                        const struct ctl_msg *, void *aux),
                             void *aux);
 /* Receives and decodes one message (for subscriptions); caller releases.
- * Errors are fatal. */
+ * Errors are fatal.  The daemon's ECHO_REQUEST probes are answered here
+ * and never returned. */
 void vsctl_recv(struct vsctl_ctx *, struct ctl_msg *);
+/* Answers the ECHO_REQUEST 'echo' (the daemon's inactivity probe), for a
+ * command that reads the stream itself. */
+void vsctl_answer_echo(struct vsctl_ctx *, struct ctl_msg *echo);
 
 /* A command: name, argument counts (not counting the command itself),
  * handler, synopsis and help. */
