@@ -108,4 +108,26 @@ put_unaligned_u32(void *p, uint32_t v)
     memcpy(p, &v, sizeof v);
 }
 
+/* The low 'n' bytes (1 to 8) of 'v' at 'p', least significant first, and
+ * back: the on-disk byte order of the store and the conntrack snapshots,
+ * whatever the host's. */
+static inline void
+put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        p[i] = v >> (8 * i);
+    }
+}
+
+static inline uint64_t
+get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < n; i++) {
+        v |= (uint64_t) p[i] << (8 * i);
+    }
+    return v;
+}
+
 #endif /* util.h */

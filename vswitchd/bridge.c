@@ -74,22 +74,18 @@ struct bridge {
 
 /* ---- Flow encoding ------------------------------------------------------ */
 
-/* Appends 'fm' as one CTL_FLOW_MOD frame to 'out'. */
+/* Appends 'msg' (a FLOW_MOD or GROUP_MOD whose body is borrowed) as one
+ * frame to 'out'. */
 static int
-encode_fm(const char *bridge, const struct ofp_flow_mod *fm,
-          struct db_flows *out, char **errp)
+encode_mod(const struct ctl_msg *msg, struct db_flows *out, char **errp)
 {
-    struct ctl_msg msg;
     struct ds ds = DS_EMPTY_INITIALIZER;
+    int err = ctl_msg_encode(msg, &ds);
 
-    ctl_msg_init(&msg, CTL_FLOW_MOD, 0);
-    /* Borrowed: encoding never modifies or frees the message. */
-    msg.flow_mod.bridge = (char *) bridge;
-    msg.flow_mod.fm = (struct ofp_flow_mod *) fm;
-    int err = ctl_msg_encode(&msg, &ds);
     if (err) {
         if (errp) {
-            *errp = xasprintf("cannot encode flow mod for the store: %s",
+            *errp = xasprintf("cannot encode %s mod for the store: %s",
+                              msg->type == CTL_FLOW_MOD ? "flow" : "group",
                               ts_strerror(err));
         }
     } else {
@@ -99,29 +95,32 @@ encode_fm(const char *bridge, const struct ofp_flow_mod *fm,
     return err;
 }
 
+/* Appends 'fm' as one CTL_FLOW_MOD frame to 'out'. */
+static int
+encode_fm(const char *bridge, const struct ofp_flow_mod *fm,
+          struct db_flows *out, char **errp)
+{
+    struct ctl_msg msg;
+
+    ctl_msg_init(&msg, CTL_FLOW_MOD, 0);
+    /* Borrowed: encoding never modifies or frees the message. */
+    msg.flow_mod.bridge = (char *) bridge;
+    msg.flow_mod.fm = (struct ofp_flow_mod *) fm;
+    return encode_mod(&msg, out, errp);
+}
+
 /* Appends 'gm' as one CTL_GROUP_MOD frame to 'out'. */
 static int
 encode_gm(const char *bridge, const struct ofp_group_mod *gm,
           struct db_flows *out, char **errp)
 {
     struct ctl_msg msg;
-    struct ds ds = DS_EMPTY_INITIALIZER;
 
     ctl_msg_init(&msg, CTL_GROUP_MOD, 0);
     /* Borrowed: encoding never modifies or frees the message. */
     msg.group_mod.bridge = (char *) bridge;
     msg.group_mod.gm = (struct ofp_group_mod *) gm;
-    int err = ctl_msg_encode(&msg, &ds);
-    if (err) {
-        if (errp) {
-            *errp = xasprintf("cannot encode group mod for the store: %s",
-                              ts_strerror(err));
-        }
-    } else {
-        db_flows_append(out, ds.string, ds.length);
-    }
-    ds_destroy(&ds);
-    return err;
+    return encode_mod(&msg, out, errp);
 }
 
 /* Decodes a stored blob: a flow mod ('*fmp') or a group mod ('*gmp'); the

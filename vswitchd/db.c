@@ -100,24 +100,6 @@ buf_put(struct db_buf *b, const void *p, size_t n)
 }
 
 static void
-put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
-
-static uint64_t
-get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) {
-        v |= (uint64_t) p[i] << (8 * i);
-    }
-    return v;
-}
-
-static void
 buf_put_u32(struct db_buf *b, uint32_t v)
 {
     uint8_t tmp[4];

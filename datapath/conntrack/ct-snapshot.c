@@ -84,25 +84,6 @@ enum {
 
 /* ---- Little-endian fields -------------------------------------------- */
 
-static void
-put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
-
-static uint64_t
-get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++) {
-        v |= (uint64_t) p[i] << (8 * i);
-    }
-    return v;
-}
-
 /* The kernel's boot id (16 bytes), or zeros if unknown. */
 static void
 snap_boot_id(uint8_t id[16])
